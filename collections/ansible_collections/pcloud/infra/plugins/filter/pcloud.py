@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin filter adapters over module_utils; documentation lives in the <filter>.yml files beside this one."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.pcloud.infra.plugins.module_utils import topology
+from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+
+
+def _adapt(func: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PcloudError as exc:
+            raise AnsibleFilterError("pcloud.infra.%s: %s" % (func.__name__, exc)) from exc
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise AnsibleFilterError("pcloud.infra.%s: expected the pcloud state (infrastructure.json "
+                                     "shape): %s" % (func.__name__, exc)) from exc
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def resource_hash(project: str, environment: str) -> str:
+    return _resource_hash(str(project), str(environment))
+
+
+def service_name(project: str, environment: str, service: str) -> str:
+    return topology.service_name(str(project), str(environment), str(service))
+
+
+def service_port(state: Dict[str, Any], key: str, service: str) -> int:
+    try:
+        return int(state["projects"][key][service]["port"])
+    except KeyError:
+        raise PcloudError("no port for service %r of %r in the state" % (service, key),
+                          field="projects.%s.%s.port" % (key, service)) from None
+
+
+def lb_targets(state: Dict[str, Any], key: Optional[str] = None,
+               service: Optional[str] = None) -> Dict[str, Dict[str, List[str]]]:
+    return topology.lb_targets(state, key=key, service=service)
+
+
+def services_on_droplet(state: Dict[str, Any], droplet: str) -> List[Dict[str, Any]]:
+    return topology.services_on_droplet(state, droplet)
+
+
+def monitored_by(state: Dict[str, Any], droplet: str) -> List[str]:
+    return topology.monitored_by(state, droplet)
+
+
+class FilterModule:
+    """pcloud.infra filters."""
+
+    def filters(self) -> Dict[str, Callable[..., Any]]:
+        funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by)
+        return {f.__name__: _adapt(f) for f in funcs}

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection: the API of this file may change without notice.
+"""The provider: where the DigitalOcean-shaped API lives, and a small read-only client for it.
+
+Provisioning itself goes through the community.digitalocean modules; this client only reads
+(the droplet list for the inventory, ``pcloud plan`` and ``pcloud status``).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import ProviderError
+
+DIGITALOCEAN_URL = "https://api.digitalocean.com/v2"
+# Environment variables for a DigitalOcean token, in the order they are tried.
+DO_TOKEN_VARS = ("DO_API_TOKEN", "DIGITALOCEAN_TOKEN", "DO_OAUTH_TOKEN")
+PAGE_SIZE = 200
+MAX_PAGES = 500
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str  # "digitalocean" or "local"
+    url: str
+    token: str
+
+    def __repr__(self) -> str:  # never show the token
+        return "Provider(name=%r, url=%r)" % (self.name, self.url)
+
+
+def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None,
+                     token: Optional[str] = None) -> Optional[Provider]:
+    """Explicit URL/token win; else PCLOUD_API_URL/PCLOUD_API_TOKEN; else a DigitalOcean token.
+
+    Returns None when no provider is configured.
+    """
+    url = url or environ.get("PCLOUD_API_URL")
+    token = token or environ.get("PCLOUD_API_TOKEN")
+    if url:
+        name = "digitalocean" if url.rstrip("/") == DIGITALOCEAN_URL else "local"
+        return Provider(name=name, url=url.rstrip("/"), token=token or "")
+    for var in DO_TOKEN_VARS:
+        if environ.get(var):
+            return Provider(name="digitalocean", url=DIGITALOCEAN_URL, token=environ[var])
+    return None
+
+
+Opener = Callable[[urllib.request.Request, float], Any]
+
+
+def _default_opener(request: urllib.request.Request, timeout: float) -> Any:
+    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URL is the configured provider
+
+
+class Client:
+    """Read-only DigitalOcean API v2 client (urllib only, so it runs wherever Ansible runs)."""
+
+    def __init__(self, provider: Provider, timeout: float = 30.0, opener: Optional[Opener] = None) -> None:
+        self.provider = provider
+        self.timeout = timeout
+        self._open = opener or _default_opener
+        parsed = urllib.parse.urlsplit(provider.url)
+        self._origin = (parsed.scheme, parsed.netloc)
+
+    def _get(self, url: str) -> Dict[str, Any]:
+        request = urllib.request.Request(url, headers={
+            "Authorization": "Bearer %s" % self.provider.token,
+            "Accept": "application/json",
+            "User-Agent": "pcloud",
+        })
+        try:
+            with self._open(request, self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            payload = _json_or_text(exc.read())
+            message = payload.get("message") if isinstance(payload, dict) else None
+            raise ProviderError("%s answered HTTP %d for GET %s: %s"
+                                % (self.provider.name, exc.code, _path(url), message or exc.reason),
+                                status=exc.code, response=payload) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ProviderError("cannot reach the %s API at %s: %s" % (self.provider.name, self.provider.url, reason)
+                                ) from None
+        payload = _json_or_text(body)
+        if not isinstance(payload, dict):
+            raise ProviderError("%s answered GET %s with a body that is not a JSON object"
+                                % (self.provider.name, _path(url)), response=payload)
+        return payload
+
+    def list(self, collection: str, key: str, query: Optional[Mapping[str, str]] = None) -> List[Dict[str, Any]]:
+        """Every item of a paginated collection, following ``links.pages.next`` on the same origin."""
+        params = dict(query or {})
+        params.setdefault("per_page", str(PAGE_SIZE))
+        url: Optional[str] = "%s/%s?%s" % (self.provider.url, collection, urllib.parse.urlencode(sorted(params.items())))
+        items: List[Dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return items
+            page = self._get(url)
+            if not isinstance(page.get(key), list):
+                raise ProviderError("%s answered GET %s without a %r list" % (self.provider.name, _path(url), key),
+                                    response=page)
+            items.extend(page[key])
+            url = ((page.get("links") or {}).get("pages") or {}).get("next")
+            if url is not None and urllib.parse.urlsplit(url)[:2] != self._origin:
+                raise ProviderError("refusing to follow pagination to another host: %s" % url)
+        raise ProviderError("more than %d pages of %s; giving up" % (MAX_PAGES, collection))
+
+    def droplets(self, tag: Optional[str] = None) -> List[Dict[str, Any]]:
+        return self.list("droplets", "droplets", {"tag_name": tag} if tag else None)
+
+
+def _json_or_text(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, ValueError):
+        return body.decode("utf-8", "replace")[:500]
+
+
+def _path(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")

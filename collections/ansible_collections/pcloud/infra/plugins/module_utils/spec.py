@@ -1,0 +1,642 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection: the API of this file may change without notice.
+"""The spec model: ``projects.csv``, ``infrastructure_spec`` and ``deployment_config.json``.
+
+Loaders never stop at the first problem: they collect every problem with its file, line
+and field and raise them together (``SpecErrors``), so ``pcloud validate`` can list them all.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import posixpath
+import string
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import Problems, SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.jsonlines import (
+    LocatedJSON,
+    load_json_text,
+    path_str,
+)
+from ansible_collections.pcloud.infra.plugins.module_utils.names import (
+    DEFAULT_REGION,
+    REGIONS,
+    SIZES,
+    bigger_size,
+    name_problem,
+    region_problem,
+    repo_path_problem,
+    size_problem,
+)
+
+PROJECTS_CSV = "projects.csv"
+INFRASTRUCTURE_JSON = "infrastructure.json"
+DEPLOYMENT_JSON = "deployment_config.json"
+
+DEFAULT_ENVIRONMENTS: Tuple[str, ...] = ("prod", "uat", "test")
+CSV_COLUMNS: Tuple[str, ...] = ("Project", "Servers", "MasterSpec", "WebSpec")
+CSV_OPTIONAL_COLUMNS: Tuple[str, ...] = ("Environments",)
+MAX_SERVERS = 100
+
+SERVICE_TYPES = ("web", "worker")
+PLATFORMS = ("docker", "podman", "kubernetes")
+DEFAULT_URL_PATTERN = "{base_url}/{project}.git"
+# Names pcloud itself uses inside a project-env (databases, cache).
+RESERVED_SERVICE_NAMES = frozenset(("database", "redis"))
+# Environment variables pcloud generates for every service; a service cannot set them.
+GENERATED_ENV_VARS = frozenset((
+    "DB_USER", "DB_NAME", "DB_HOST", "DB_PORT", "REDIS_HOST", "REDIS_PORT", "SERVICE_NAME",
+    "ENVIRONMENT", "PROJECT", "ASSIGNED_DROPLETS", "RESOURCE_HASH", "SERVICE_PORT",
+))
+# Services every project-env gets when deployment_config.json does not describe the project.
+DEFAULT_WEB_SERVICES = ("backend", "frontend")
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    name: str
+    environments: Tuple[str, ...]
+    web_droplets: int
+    web_size: str
+    master_size: Optional[str] = None
+    line: Optional[int] = None
+
+    @property
+    def servers(self) -> int:
+        return self.web_droplets + 1
+
+
+@dataclass(frozen=True)
+class InfraSpec:
+    master_size: str
+    region: str
+    projects: Tuple[ProjectSpec, ...]
+    source: str
+
+    def project(self, name: str) -> Optional[ProjectSpec]:
+        for proj in self.projects:
+            if proj.name == name:
+                return proj
+        return None
+
+    def to_json(self) -> Dict[str, Any]:
+        """The ``infrastructure_spec`` shape (what a CSV is rewritten into)."""
+        return {
+            "droplets": {"master": {"size": self.master_size, "region": self.region, "role": "master"}},
+            "projects": {
+                p.name: {
+                    "environments": list(p.environments),
+                    "web_droplets": p.web_droplets,
+                    "web_droplet_spec": p.web_size,
+                }
+                for p in sorted(self.projects, key=lambda p: p.name)
+            },
+        }
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    type: str
+    containerfile_path: Optional[str] = None
+    build_context: Optional[str] = None
+    command: Optional[str] = None
+    secrets: Tuple[str, ...] = ()
+    environment: Tuple[Tuple[str, str], ...] = ()
+    health_path: str = "/health"
+
+    def to_json(self) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"type": self.type}
+        if self.containerfile_path:
+            out["containerfile_path"] = self.containerfile_path
+            out["build_context"] = self.build_context
+        if self.command:
+            out["command"] = self.command
+        if self.type == "web":
+            out["health_path"] = self.health_path
+        out["secrets"] = list(self.secrets)
+        out["environment"] = dict(self.environment)
+        return out
+
+
+@dataclass(frozen=True)
+class ProjectDeploySpec:
+    name: str
+    services: Tuple[ServiceSpec, ...]
+    versioning: Tuple[Tuple[str, str], ...] = ()
+    git_url: Optional[str] = None
+    branch: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    platform: str = "docker"
+    git_base_url: Optional[str] = None
+    git_url_pattern: str = DEFAULT_URL_PATTERN
+    git_branch: str = "main"
+    projects: Tuple[ProjectDeploySpec, ...] = ()
+    source: Optional[str] = None
+
+    def project(self, name: str) -> Optional[ProjectDeploySpec]:
+        for proj in self.projects:
+            if proj.name == name:
+                return proj
+        return None
+
+    def services_for(self, project: str) -> Tuple[ServiceSpec, ...]:
+        proj = self.project(project)
+        if proj is None:
+            return tuple(ServiceSpec(name=n, type="web") for n in DEFAULT_WEB_SERVICES)
+        return proj.services
+
+    def repo_url(self, project: str) -> Optional[str]:
+        proj = self.project(project)
+        if proj is not None and proj.git_url:
+            return proj.git_url
+        if self.git_base_url is None and "{base_url}" in self.git_url_pattern:
+            return None
+        return self.git_url_pattern.format(base_url=(self.git_base_url or "").rstrip("/"), project=project)
+
+
+@dataclass(frozen=True)
+class Spec:
+    infra: InfraSpec
+    deploy: DeploymentConfig
+    warnings: Tuple[str, ...] = field(default=())
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAULT_REGION) -> InfraSpec:
+    """Read ``Project,Servers,MasterSpec,WebSpec[,Environments]``; BOM, CRLF and spaces tolerated."""
+    problems = Problems()
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    rows = [(num, row) for num, row in _csv_rows(text)]
+    if not rows:
+        problems.add("file is empty; expected the header %s" % ",".join(CSV_COLUMNS), file=file, line=1,
+                     field="(header)")
+        problems.raise_if_any()
+    header_line, header = rows[0]
+    header = [h.strip() for h in header]
+    known = CSV_COLUMNS + CSV_OPTIONAL_COLUMNS
+    for col in CSV_COLUMNS:
+        if col not in header:
+            near = [h for h in header if h.lower() == col.lower()]
+            hint = " (found %r: column names are case-sensitive)" % near[0] if near else ""
+            problems.add("missing column %r; the header must be %s%s" % (col, ",".join(CSV_COLUMNS), hint),
+                         file=file, line=header_line, field=col)
+    for col in header:
+        if col not in known:
+            problems.add("unknown column %r (expected %s, optional %s)"
+                         % (col, ",".join(CSV_COLUMNS), ",".join(CSV_OPTIONAL_COLUMNS)),
+                         file=file, line=header_line, field=col or "(empty)")
+    seen_cols = set()
+    for col in header:
+        if col in seen_cols:
+            problems.add("column %r appears twice" % col, file=file, line=header_line, field=col)
+        seen_cols.add(col)
+    problems.raise_if_any()
+
+    projects: List[ProjectSpec] = []
+    first_line: Dict[str, int] = {}
+    master_size: Optional[str] = None
+    for num, raw in rows[1:]:
+        cells = [c.strip() for c in raw]
+        if len(cells) != len(header):
+            problems.add("expected %d fields (%s), found %d" % (len(header), ",".join(header), len(cells)),
+                         file=file, line=num, field="(row)")
+            continue
+        row = dict(zip(header, cells))
+        before = len(problems.errors)
+        name = row["Project"]
+        why = name_problem("project", name)
+        if why:
+            problems.add(why, file=file, line=num, field="Project")
+        elif name in first_line:
+            problems.add("duplicate project %r (first defined on line %d)" % (name, first_line[name]),
+                         file=file, line=num, field="Project")
+        servers = _positive_int(row["Servers"])
+        if servers is None or servers > MAX_SERVERS:
+            problems.add("Servers must be a whole number from 1 to %d (total servers: 1 = master only), got %r"
+                         % (MAX_SERVERS, row["Servers"]), file=file, line=num, field="Servers")
+        for col in ("MasterSpec", "WebSpec"):
+            why = size_problem(row[col])
+            if why:
+                problems.add(why, file=file, line=num, field=col)
+        envs = DEFAULT_ENVIRONMENTS
+        if row.get("Environments"):
+            envs, env_problems = _environments(row["Environments"].replace(" ", "").split(";"))
+            for why in env_problems:
+                problems.add(why, file=file, line=num, field="Environments")
+        if len(problems.errors) != before:
+            continue
+        first_line[name] = num
+        master_size = row["MasterSpec"] if master_size is None else bigger_size(master_size, row["MasterSpec"])
+        projects.append(ProjectSpec(name=name, environments=envs, web_droplets=int(servers) - 1,  # type: ignore[arg-type]
+                                    web_size=row["WebSpec"], master_size=row["MasterSpec"], line=num))
+    problems.raise_if_any()
+    if not projects:
+        raise SpecError("no projects: add a row under the header", file=file, line=header_line, field="(rows)")
+    return InfraSpec(master_size=master_size or "s-1vcpu-1gb", region=region, projects=tuple(projects), source=file)
+
+
+def _csv_rows(text: str):
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    start = 1
+    for row in reader:
+        line = start
+        start = reader.line_num + 1
+        if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
+            continue
+        yield line, row
+
+
+def _positive_int(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 1 else None
+    if isinstance(value, str) and value.isdigit() and int(value) >= 1:
+        return int(value)
+    return None
+
+
+def _environments(values: List[Any]) -> Tuple[Tuple[str, ...], List[str]]:
+    problems: List[str] = []
+    envs: List[str] = []
+    for env in values:
+        why = name_problem("environment", env)
+        if why:
+            problems.append(why)
+        elif env in envs:
+            problems.append("duplicate environment %r" % env)
+        else:
+            envs.append(env)
+    if not envs and not problems:
+        problems.append("at least one environment is needed")
+    return tuple(envs), problems
+
+
+# --------------------------------------------------------------------------- JSON infrastructure_spec
+
+
+def parse_infrastructure_spec(doc: LocatedJSON) -> InfraSpec:
+    problems = Problems()
+    file = doc.file
+    root = doc.data
+
+    def bad(path: Tuple[Any, ...], message: str) -> None:
+        problems.add(message, file=file, line=doc.line(path), field=path_str(path))
+
+    if not isinstance(root, dict):
+        bad((), "expected a JSON object at the top level, got %s" % _tname(root))
+        problems.raise_if_any()
+    spec = root.get("infrastructure_spec")
+    base: Tuple[Any, ...] = ("infrastructure_spec",)
+    if not isinstance(spec, dict):
+        bad(base, "missing or not an object: projects.csv is absent, so infrastructure.json must hold "
+                  "an 'infrastructure_spec' object")
+        problems.raise_if_any()
+    _unknown_keys(spec, ("droplets", "projects"), base, bad)
+    master = _get(spec, "droplets", dict, base, bad, default={})
+    master = _get(master, "master", dict, base + ("droplets",), bad, default={}) if master is not None else None
+    mpath = base + ("droplets", "master")
+    master_size, region = "s-1vcpu-1gb", DEFAULT_REGION
+    if master is not None:
+        _unknown_keys(master, ("size", "region", "role"), mpath, bad)
+        master_size = master.get("size", master_size)
+        why = size_problem(master_size)
+        if why:
+            bad(mpath + ("size",), why)
+        region = master.get("region", DEFAULT_REGION)
+        why = region_problem(region)
+        if why:
+            bad(mpath + ("region",), why)
+        if master.get("role", "master") != "master":
+            bad(mpath + ("role",), "the master droplet's role must be 'master'")
+
+    projects: List[ProjectSpec] = []
+    pmap = _get(spec, "projects", dict, base, bad)
+    if pmap is not None and not pmap:
+        bad(base + ("projects",), "no projects defined")
+    for name, body in (pmap or {}).items():
+        ppath = base + ("projects", name)
+        why = name_problem("project", name)
+        if why:
+            bad(ppath, why)
+            continue
+        if not isinstance(body, dict):
+            bad(ppath, "expected an object, got %s" % _tname(body))
+            continue
+        before = len(problems.errors)
+        _unknown_keys(body, ("environments", "web_droplets", "web_droplet_spec"), ppath, bad)
+        envs = DEFAULT_ENVIRONMENTS
+        env_list = _get(body, "environments", list, ppath, bad)
+        if env_list is not None:
+            envs, env_problems = _environments(env_list)
+            for why in env_problems:
+                bad(ppath + ("environments",), why)
+        web = body.get("web_droplets", 0)
+        if isinstance(web, bool) or not isinstance(web, int) or web < 0 or web > MAX_SERVERS - 1:
+            bad(ppath + ("web_droplets",), "expected a whole number from 0 to %d, got %s"
+                % (MAX_SERVERS - 1, json_repr(web)))
+            web = 0
+        web_size = body.get("web_droplet_spec", master_size)
+        why = size_problem(web_size)
+        if why:
+            bad(ppath + ("web_droplet_spec",), why)
+        if len(problems.errors) == before:
+            projects.append(ProjectSpec(name=name, environments=envs, web_droplets=web, web_size=web_size,
+                                        line=doc.line(ppath)))
+    problems.raise_if_any()
+    return InfraSpec(master_size=master_size, region=region, projects=tuple(projects), source=file)
+
+
+# --------------------------------------------------------------------------- deployment_config.json
+
+
+def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
+    problems = Problems()
+    file = doc.file
+    root = doc.data
+
+    def bad(path: Tuple[Any, ...], message: str) -> None:
+        problems.add(message, file=file, line=doc.line(path), field=path_str(path))
+
+    if not isinstance(root, dict):
+        bad((), "expected a JSON object at the top level, got %s" % _tname(root))
+        problems.raise_if_any()
+    _unknown_keys(root, ("deployment_platform", "git_config", "projects", "versioning"), (), bad)
+    platform = root.get("deployment_platform", "docker")
+    if platform not in PLATFORMS:
+        bad(("deployment_platform",), "unknown deployment_platform %s (expected one of %s)"
+            % (json_repr(platform), ", ".join(PLATFORMS)))
+    git = _get(root, "git_config", dict, (), bad, default={}) or {}
+    _unknown_keys(git, ("base_url", "url_pattern", "branch"), ("git_config",), bad)
+    base_url = _get(git, "base_url", str, ("git_config",), bad)
+    pattern = _get(git, "url_pattern", str, ("git_config",), bad, default=DEFAULT_URL_PATTERN) or DEFAULT_URL_PATTERN
+    why = _pattern_problem(pattern)
+    if why:
+        bad(("git_config", "url_pattern"), why)
+    branch = _get(git, "branch", str, ("git_config",), bad, default="main") or "main"
+    default_versioning = _versioning(root, (), bad)
+
+    projects: List[ProjectDeploySpec] = []
+    pmap = _get(root, "projects", dict, (), bad, default={}) or {}
+    for pname, body in pmap.items():
+        ppath: Tuple[Any, ...] = ("projects", pname)
+        why = name_problem("project", pname)
+        if why:
+            bad(ppath, why)
+            continue
+        if not isinstance(body, dict):
+            bad(ppath, "expected an object, got %s" % _tname(body))
+            continue
+        _unknown_keys(body, ("services", "versioning", "git_url", "branch"), ppath, bad)
+        services: List[ServiceSpec] = []
+        smap = _get(body, "services", dict, ppath, bad, default={}) or {}
+        if not smap and "services" in body:
+            bad(ppath + ("services",), "no services defined")
+        for sname, sbody in smap.items():
+            service = _service(sname, sbody, ppath + ("services", sname), bad)
+            if service is not None:
+                services.append(service)
+        projects.append(ProjectDeploySpec(
+            name=pname,
+            services=tuple(services),
+            versioning=_versioning(body, ppath, bad) or default_versioning,
+            git_url=_get(body, "git_url", str, ppath, bad),
+            branch=_get(body, "branch", str, ppath, bad),
+        ))
+    problems.raise_if_any()
+    return DeploymentConfig(platform=platform, git_base_url=base_url, git_url_pattern=pattern,
+                            git_branch=branch, projects=tuple(projects), source=file)
+
+
+def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[ServiceSpec]:
+    why = name_problem("service", name)
+    if why:
+        bad(path, why)
+        return None
+    if name in RESERVED_SERVICE_NAMES:
+        bad(path, "service name %r is reserved for the project's %s" % (name, name))
+        return None
+    if not isinstance(body, dict):
+        bad(path, "expected an object, got %s" % _tname(body))
+        return None
+    count = _Counter(bad)
+    _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "secrets", "environment",
+                         "health_check"), path, count)
+    stype = body.get("type", "web")
+    if stype not in SERVICE_TYPES:
+        count(path + ("type",), "unknown service type %s (expected one of %s)"
+              % (json_repr(stype), ", ".join(SERVICE_TYPES)))
+    cfile = _get(body, "containerfile_path", str, path, count)
+    if cfile is None and "containerfile_path" not in body:
+        count(path + ("containerfile_path",), "required: the Dockerfile of this service, relative to the repository")
+    elif cfile is not None:
+        why = repo_path_problem(cfile)
+        if why:
+            count(path + ("containerfile_path",), why)
+    context = _get(body, "build_context", str, path, count)
+    if context is not None:
+        why = repo_path_problem(context)
+        if why:
+            count(path + ("build_context",), why)
+    elif cfile is not None:
+        context = posixpath.dirname(posixpath.normpath(cfile)) or "."
+    command = _get(body, "command", str, path, count)
+    if command is not None and (not command.strip() or "\n" in command or "\x00" in command):
+        count(path + ("command",), "must be a single non-empty line")
+    secrets: List[str] = []
+    for idx, secret in enumerate(_get(body, "secrets", list, path, count, default=[]) or []):
+        why = name_problem("secret", secret)
+        if why:
+            count(path + ("secrets", idx), why)
+        elif secret in secrets:
+            count(path + ("secrets", idx), "duplicate secret %r" % secret)
+        else:
+            secrets.append(secret)
+    env: Dict[str, str] = {}
+    for key, value in (_get(body, "environment", dict, path, count, default={}) or {}).items():
+        why = name_problem("environment variable", key)
+        if why:
+            count(path + ("environment", key), why)
+        elif key in GENERATED_ENV_VARS:
+            count(path + ("environment", key), "%s is generated by pcloud and cannot be set here" % key)
+        elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            count(path + ("environment", key), "expected a string or number, got %s" % _tname(value))
+        elif isinstance(value, str) and ("\n" in value or "\x00" in value):
+            count(path + ("environment", key), "must not contain newlines")
+        else:
+            env[key] = str(value)
+    health = body.get("health_check", "/health")
+    if not isinstance(health, str) or not health.startswith("/") or any(c in health for c in " \n\t;{}'\"\\"):
+        count(path + ("health_check",), "expected an HTTP path such as '/health', got %s" % json_repr(health))
+    if count.n:
+        return None
+    return ServiceSpec(name=name, type=stype, containerfile_path=cfile, build_context=context,
+                       command=command, secrets=tuple(secrets), environment=tuple(sorted(env.items())),
+                       health_path=health)
+
+
+class _Counter:
+    """Wraps a problem reporter and counts how many problems went through it."""
+
+    def __init__(self, bad) -> None:
+        self.bad = bad
+        self.n = 0
+
+    def __call__(self, path: Tuple[Any, ...], message: str) -> None:
+        self.n += 1
+        self.bad(path, message)
+
+
+def _versioning(body: Mapping[str, Any], path: Tuple[Any, ...], bad) -> Tuple[Tuple[str, str], ...]:
+    ver = _get(body, "versioning", dict, path, bad)
+    if ver is None:
+        return ()
+    vpath = path + ("versioning",)
+    _unknown_keys(ver, ("version",), vpath, bad)
+    version = ver.get("version")
+    if version is not None:
+        parts = version.split(".") if isinstance(version, str) else []
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            bad(vpath + ("version",), "expected MAJOR.MINOR.PATCH such as '1.4.0', got %s" % json_repr(version))
+            return ()
+        return (("version", version),)
+    return ()
+
+
+def _pattern_problem(pattern: str) -> Optional[str]:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError as exc:
+        return "invalid url_pattern: %s" % exc
+    unknown = sorted(set(fields) - {"base_url", "project"})
+    if unknown:
+        return "unknown placeholder(s) %s; use {base_url} and {project}" % ", ".join("{%s}" % f for f in unknown)
+    if "project" not in fields:
+        return "url_pattern must contain {project}"
+    return None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tname(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def json_repr(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return "%s (%s)" % (value, _tname(value)) if not isinstance(value, (dict, list)) else _tname(value)
+
+
+_EXPECT = {dict: "an object", list: "a list", str: "a string", int: "a number"}
+
+
+def _get(body: Any, key: str, kind: type, path: Tuple[Any, ...], bad, default: Any = None) -> Any:
+    if not isinstance(body, dict) or key not in body:
+        return default
+    value = body[key]
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    bad(path + (key,), "expected %s, got %s" % (_EXPECT[kind], _tname(value)))
+    return None
+
+
+def _unknown_keys(body: Any, allowed: Tuple[str, ...], path: Tuple[Any, ...], bad) -> None:
+    if not isinstance(body, dict):
+        return
+    for key in body:
+        if key not in allowed:
+            bad(path + (key,), "unknown key %r (allowed: %s)" % (key, ", ".join(allowed)))
+
+
+# --------------------------------------------------------------------------- the config dir
+
+
+def read_text(path: str) -> str:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError("not valid UTF-8 (byte %d)" % exc.start, file=path, line=raw.count(b"\n", 0, exc.start) + 1,
+                        field="(encoding)") from None
+
+
+def load_state_file(config_dir: str) -> Optional[LocatedJSON]:
+    path = os.path.join(config_dir, INFRASTRUCTURE_JSON)
+    if not os.path.exists(path):
+        return None
+    return load_json_text(read_text(path), path)
+
+
+def load_spec(config_dir: str) -> Spec:
+    """Read the spec from ``config_dir``: projects.csv wins over infrastructure_spec."""
+    if not os.path.isdir(config_dir):
+        raise SpecError("config directory does not exist; run 'pcloud init' or pass --config-dir",
+                        file=config_dir, field="(config dir)")
+    problems = Problems()
+    warnings: List[str] = []
+    csv_path = os.path.join(config_dir, PROJECTS_CSV)
+    state: Optional[LocatedJSON] = None
+    infra: Optional[InfraSpec] = None
+    try:
+        state = load_state_file(config_dir)
+    except SpecError as exc:
+        problems.extend(getattr(exc, "errors", [exc]))
+    if os.path.exists(csv_path):
+        region = DEFAULT_REGION
+        if state is not None and isinstance(state.data, dict):
+            master = ((state.data.get("infrastructure_spec") or {}).get("droplets") or {}).get("master") or {}
+            if isinstance(master, dict) and master.get("region") in REGIONS:
+                region = master["region"]
+        try:
+            infra = parse_projects_csv(read_text(csv_path), csv_path, region=region)
+        except SpecError as exc:
+            problems.extend(getattr(exc, "errors", [exc]))
+    elif state is not None:
+        try:
+            infra = parse_infrastructure_spec(state)
+        except SpecError as exc:
+            problems.extend(getattr(exc, "errors", [exc]))
+    elif not problems:
+        problems.add("no spec found: create projects.csv (Project,Servers,MasterSpec,WebSpec) or an "
+                     "infrastructure.json with 'infrastructure_spec'; 'pcloud init' writes an example",
+                     file=csv_path, field="(file)")
+    deploy = DeploymentConfig()
+    deploy_path = os.path.join(config_dir, DEPLOYMENT_JSON)
+    if os.path.exists(deploy_path):
+        try:
+            deploy = parse_deployment_config(load_json_text(read_text(deploy_path), deploy_path))
+        except SpecError as exc:
+            problems.extend(getattr(exc, "errors", [exc]))
+    problems.raise_if_any()
+    assert infra is not None
+    known = {p.name for p in infra.projects}
+    for proj in deploy.projects:
+        if proj.name not in known:
+            warnings.append("%s: projects.%s: not in %s; its services are ignored"
+                            % (deploy_path, proj.name, os.path.basename(infra.source)))
+    return Spec(infra=infra, deploy=deploy, warnings=tuple(warnings))
+
+
+__all__ = [
+    "CSV_COLUMNS", "DEFAULT_ENVIRONMENTS", "DeploymentConfig", "InfraSpec", "ProjectDeploySpec", "ProjectSpec",
+    "ServiceSpec", "Spec", "SIZES", "load_spec", "load_state_file", "parse_deployment_config",
+    "parse_infrastructure_spec", "parse_projects_csv",
+]

@@ -1,0 +1,264 @@
+"""The ``pcloud`` command: a thin layer over pcloud.infra's module_utils and playbooks.
+
+Exit codes: 0 ok, 1 a run or the provider failed, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from importlib import resources
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from pcloud import _collection  # noqa: F401  (puts the collection on sys.path)
+from pcloud.output import render_plan, render_status
+
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import (  # isort: skip
+    PcloudError,
+    ProviderError,
+    SpecError,
+    SpecErrors,
+)
+from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # isort: skip
+    Client,
+    resolve_provider,
+)
+from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# The seeds' flag forms, accepted as aliases of the subcommands.
+FLAG_ALIASES = {
+    "--init": "init",
+    "--validate": "validate",
+    "--plan": "plan",
+    "--status": "status",
+}
+
+GLOBAL_VALUE_OPTIONS = ("--config-dir",)
+
+INIT_FILES = {
+    "projects.csv": "projects.csv",
+    "deployment_config.json": "deployment_config.json",
+    "email_config.json": "email_config.json",
+    "sms_config.json": "sms_config.json",
+    ".env.example": "env.example",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit code 2 with one line, like every bad input
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pcloud", description="A personal cloud on a few DigitalOcean droplets.")
+    parser.add_argument("--config-dir", default=os.environ.get("PCLOUD_CONFIG_DIR", "config"),
+                        help="the spec and state directory (default ./config, env PCLOUD_CONFIG_DIR)")
+    parser.add_argument("--json", action="store_true", help="print data as one JSON object")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_: str, data: bool = False) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_, description=help_)
+        if data:
+            cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                             help="print one JSON object")
+        return cmd
+
+    add("init", "write example spec files and the fleet's SSH key pair (never overwrites)")
+    add("validate", "check the spec; exit 2 with FILE:LINE: field: problem lines when it is invalid")
+    add("plan", "show the desired state (and, with a provider, what would be created or destroyed)", data=True)
+    add("status", "show the rendered state and what the provider reports", data=True)
+    return parser
+
+
+def translate_aliases(argv: Sequence[str]) -> List[str]:
+    """``pcloud --status`` -> ``pcloud status``; global options may come first."""
+    out = list(argv)
+    skip = False
+    for idx, arg in enumerate(out):
+        if skip:
+            skip = False
+        elif arg in FLAG_ALIASES:
+            out[idx] = FLAG_ALIASES[arg]
+            break
+        elif arg in GLOBAL_VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config_dir = args.config_dir
+    os.makedirs(config_dir, exist_ok=True)
+    written, kept = [], []
+    data = resources.files("pcloud") / "data" / "init"
+    for target, source in INIT_FILES.items():
+        path = os.path.join(config_dir, target)
+        if os.path.exists(path):
+            kept.append(path)
+            continue
+        _write_new(path, (data / source).read_bytes(), 0o644)
+        written.append(path)
+    key = os.path.join(config_dir, "ssh", "id_ed25519")
+    if os.path.exists(key):
+        kept.append(key)
+    else:
+        private, public = _ed25519_pair()
+        os.makedirs(os.path.dirname(key), mode=0o700, exist_ok=True)
+        _write_new(key, private, 0o600)
+        _write_new(key + ".pub", public, 0o644)
+        written.extend([key, key + ".pub"])
+    for path in written:
+        print("wrote  %s" % path)
+    for path in kept:
+        print("kept   %s (exists)" % path)
+    return EXIT_OK
+
+
+def _write_new(path: str, content: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+
+
+def _ed25519_pair() -> tuple[bytes, bytes]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return private, public + b" pcloud-fleet\n"
+
+
+def load_plan(config_dir: str) -> tuple[specmod.Spec, Dict[str, Any]]:
+    """Spec + desired state, with earlier allocations kept; every problem as SpecErrors."""
+    spec = specmod.load_spec(config_dir)
+    previous = specmod.load_state_file(config_dir)
+    try:
+        state = topology.build_state(spec, previous.data if previous else None)
+    except SpecError as exc:
+        if exc.file is None:
+            exc.file = spec.infra.source
+        raise
+    problems = topology.validate_state(state)
+    if problems:
+        raise SpecErrors(SpecError(p, file=spec.infra.source) for p in problems)
+    return spec, state
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec, state = load_plan(args.config_dir)
+    for warning in spec.warnings:
+        print("warning: %s" % warning, file=sys.stderr)
+    counts = state["summary"]
+    print("valid: %d projects, %d environments, %d droplets, %d web services, %d workers (%s)"
+          % (counts["projects"], counts["environments"], counts["droplets"], counts["web_services"],
+             counts["workers"], spec.infra.source))
+    return EXIT_OK
+
+
+def _provider_droplets(environ: Mapping[str, str]) -> tuple[Optional[str], Optional[List[Dict[str, Any]]]]:
+    provider = resolve_provider(environ)
+    if provider is None:
+        return None, None
+    return provider.name, Client(provider).droplets(tag=topology.FLEET_TAG)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    spec, state = load_plan(args.config_dir)
+    provider, droplets = _provider_droplets(os.environ)
+    changes = topology.diff_droplets(state, droplets) if droplets is not None else None
+    if args.json:
+        out: Dict[str, Any] = {"droplets": state["droplets"], "projects": state["projects"],
+                               "infrastructure_services": state["infrastructure_services"],
+                               "health_monitoring": state["health_monitoring"], "summary": state["summary"],
+                               "infrastructure_spec": state["infrastructure_spec"], "provider": provider}
+        if changes is not None:
+            out["changes"] = changes
+        print(json.dumps(out, indent=2, sort_keys=True))
+    else:
+        for warning in spec.warnings:
+            print("warning: %s" % warning, file=sys.stderr)
+        print(render_plan(state, changes, provider))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    previous = specmod.load_state_file(args.config_dir)
+    rendered = previous.data if previous is not None and isinstance(previous.data, dict) else None
+    if rendered is None or "droplets" not in rendered:
+        _, rendered = load_plan(args.config_dir)
+        source = "plan (no infrastructure.json with droplets yet: run 'pcloud orchestrate')"
+    else:
+        source = previous.file  # type: ignore[union-attr]
+    provider, droplets = _provider_droplets(os.environ)
+    rows = []
+    actual = {d.get("name"): d for d in droplets or ()}
+    for name, body in sorted(rendered.get("droplets", {}).items()):
+        have = actual.get(name)
+        rows.append({
+            "name": name, "role": body.get("role"), "size": body.get("size"),
+            "ip": topology.public_ipv4(have) if have else body.get("ip"),
+            "status": (have or {}).get("status", "absent" if droplets is not None else "unknown"),
+        })
+    if args.json:
+        print(json.dumps({"source": source, "provider": provider, "droplets": rows,
+                          "summary": rendered.get("summary")}, indent=2, sort_keys=True))
+    else:
+        print(render_status(rows, source, provider))
+    return EXIT_OK
+
+
+COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "status": cmd_status,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = translate_aliases(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not args.command:
+            parser.print_help()
+            return EXIT_USAGE
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print("pcloud: %s (see 'pcloud --help')" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    except SpecErrors as exc:
+        for err in exc.errors:
+            print(str(err), file=sys.stderr)
+        return EXIT_USAGE
+    except SpecError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except ProviderError as exc:
+        print("pcloud: %s" % exc, file=sys.stderr)
+        return EXIT_FAILED
+    except PcloudError as exc:
+        print("pcloud: %s" % exc, file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
