@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: projects
 short_description: pcloud droplets from the spec and the provider's droplet list
 version_added: 0.1.0
-author: pcloud contributors
+author: pcloud contributors (@pcloud)
 description:
   - Reads the pcloud spec (C(projects.csv) or C(infrastructure_spec), and C(deployment_config.json)) from a
     config directory, computes the desired state, and matches it with the droplets the provider reports

@@ -127,4 +127,3 @@ def path_str(path: Path) -> str:
 
 def line_of(doc: Optional[LocatedJSON], path: Path) -> Optional[int]:
     return doc.line(path) if doc is not None else None
-

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import ProviderError
 
@@ -54,11 +55,11 @@ def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None,
     return None
 
 
-Opener = Callable[[urllib.request.Request, float], Any]
+Opener = Callable[[str, Dict[str, str], float], Any]
 
 
-def _default_opener(request: urllib.request.Request, timeout: float) -> Any:
-    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - URL is the configured provider
+def _default_opener(url: str, headers: Dict[str, str], timeout: float) -> Any:
+    return open_url(url, headers=headers, timeout=timeout, method="GET", validate_certs=True)
 
 
 class Client:
@@ -72,13 +73,13 @@ class Client:
         self._origin = (parsed.scheme, parsed.netloc)
 
     def _get(self, url: str) -> Dict[str, Any]:
-        request = urllib.request.Request(url, headers={
+        headers = {
             "Authorization": "Bearer %s" % self.provider.token,
             "Accept": "application/json",
             "User-Agent": "pcloud",
-        })
+        }
         try:
-            with self._open(request, self.timeout) as response:
+            with self._open(url, headers, self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
             payload = _json_or_text(exc.read())
@@ -102,7 +103,7 @@ class Client:
         params.setdefault("per_page", str(PAGE_SIZE))
         url: Optional[str] = "%s/%s?%s" % (self.provider.url, collection, urllib.parse.urlencode(sorted(params.items())))
         items: List[Dict[str, Any]] = []
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             if url is None:
                 return items
             page = self._get(url)

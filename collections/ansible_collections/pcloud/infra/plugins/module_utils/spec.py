@@ -180,7 +180,7 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
     problems = Problems()
     if text.startswith("\ufeff"):
         text = text[1:]
-    rows = [(num, row) for num, row in _csv_rows(text)]
+    rows = list(_csv_rows(text))
     if not rows:
         problems.add("file is empty; expected the header %s" % ",".join(CSV_COLUMNS), file=file, line=1,
                      field="(header)")
@@ -519,7 +519,7 @@ def _versioning(body: Mapping[str, Any], path: Tuple[Any, ...], bad) -> Tuple[Tu
 
 def _pattern_problem(pattern: str) -> Optional[str]:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(pattern) if f is not None]
+        fields = [part[1] for part in string.Formatter().parse(pattern) if part[1] is not None]
     except ValueError as exc:
         return "invalid url_pattern: %s" % exc
     unknown = sorted(set(fields) - {"base_url", "project"})
@@ -626,7 +626,8 @@ def load_spec(config_dir: str) -> Spec:
         except SpecError as exc:
             problems.extend(getattr(exc, "errors", [exc]))
     problems.raise_if_any()
-    assert infra is not None
+    if infra is None:  # unreachable: a missing spec is a problem above
+        raise SpecError("no spec loaded", file=config_dir)
     known = {p.name for p in infra.projects}
     for proj in deploy.projects:
         if proj.name not in known:

@@ -30,7 +30,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.errors import StateEr
 from ansible_collections.pcloud.infra.plugins.module_utils.spec import ProjectSpec, Spec
 
 SCHEMA_VERSION = 1
-MASTER = "master"
+MASTER = "pcloud-master"
 FLEET_TAG = "pcloud"
 # Infrastructure services, all on master, with their fixed ports.
 INFRASTRUCTURE_SERVICES: Dict[str, Tuple[int, ...]] = {
@@ -282,9 +282,9 @@ def validate_state(state: Mapping[str, Any], require_ips: bool = False) -> List[
 def summary(state: Mapping[str, Any]) -> Dict[str, int]:
     counts = {"droplets": len(_droplets(state)), "projects": 0, "environments": len(_projects(state)),
               "web_services": 0, "workers": 0, "databases": 0, "redis": 0}
-    counts["projects"] = len({body.get("project") for _, _, body in iter_services(state)})
+    counts["projects"] = len({body.get("project") for _key, _svc, body in iter_services(state)})
     kinds = {"web": "web_services", "worker": "workers", "postgres": "databases", "redis": "redis"}
-    for _, _, body in iter_services(state):
+    for _key, _svc, body in iter_services(state):
         field = kinds.get(body.get("type", ""))
         if field:
             counts[field] += 1

@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.pcloud.infra.plugins.filter.pcloud import FilterModule
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import build_state
+
+FILTERS = FilterModule().filters()
+IPS = {"pcloud-master": "10.9.0.2", "hostomatic-web1": "10.9.0.3", "hostomatic-web2": "10.9.0.4",
+       "mynewproject-web1": "10.9.0.5"}
+
+
+@pytest.fixture
+def state(seed_spec):
+    return build_state(seed_spec, ips=IPS)
+
+
+def test_all_filters_are_exported():
+    assert sorted(FILTERS) == ["lb_targets", "monitored_by", "resource_hash", "service_name", "service_port",
+                               "services_on_droplet"]
+
+
+@pytest.mark.parametrize("name, args, expected", [
+    ("resource_hash", ("hostomatic", "prod"), "8ef866a5f8d4"),
+    ("service_name", ("hostomatic", "prod", "backend"), "hostomatic-prod-backend"),
+])
+def test_pure_filters(name, args, expected):
+    assert FILTERS[name](*args) == expected
+
+
+def test_state_filters(state):
+    port = FILTERS["service_port"](state, "hostomatic-prod", "backend")
+    assert port == state["projects"]["hostomatic-prod"]["backend"]["port"]
+    assert FILTERS["lb_targets"](state, key="hostomatic-prod", service="backend") == {
+        "hostomatic-prod": {"backend": ["10.9.0.3:%d" % port, "10.9.0.4:%d" % port]}}
+    assert FILTERS["monitored_by"](state, "hostomatic-web1") == ["mynewproject-web1", "pcloud-master"]
+    names = [s["service_name"] for s in FILTERS["services_on_droplet"](state, "mynewproject-web1")]
+    assert "mynewproject-prod-backend" in names and all(n.startswith("mynewproject-") for n in names)
+
+
+@pytest.mark.parametrize("name, args, message", [
+    ("service_port", ("hostomatic-prod", "worker_email"), "no port for service 'worker_email'"),
+    ("service_port", ("nope-prod", "backend"), "no port for service 'backend' of 'nope-prod'"),
+])
+def test_errors_become_filter_errors(state, name, args, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        FILTERS[name](state, *args)
+
+
+def test_lb_targets_without_ips_is_a_filter_error(seed_spec):
+    with pytest.raises(AnsibleFilterError, match="has no IP address yet"):
+        FILTERS["lb_targets"](build_state(seed_spec))
+
+
+def test_wrong_input_shape_is_a_filter_error():
+    with pytest.raises(AnsibleFilterError, match="expected the pcloud state"):
+        FILTERS["monitored_by"]({"droplets": {"a": None}}, "a")
