@@ -67,7 +67,7 @@ EXAMPLES = r"""
 # inventory/pcloud.yml
 plugin: pcloud.infra.projects
 config_dir: ../config
-
+---
 # Against DigitalOcean, with DO_API_TOKEN in the environment, and an extra group per size
 plugin: pcloud.infra.projects
 config_dir: /srv/pcloud/config

@@ -17,7 +17,6 @@ from ansible_collections.pcloud.infra.plugins.module_utils.spec import (
     parse_infrastructure_spec,
     parse_projects_csv,
 )
-
 from ansible_collections.pcloud.infra.tests.unit.seed import fixture_text
 
 HEADER = "Project,Servers,MasterSpec,WebSpec\n"

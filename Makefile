@@ -1,0 +1,56 @@
+# pcloud: the two README commands are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTION := collections/ansible_collections/pcloud/infra
+CONFIG ?= config
+# ansible-test keeps its venvs and caches under $HOME; give it one inside the repo.
+TEST_HOME := $(CURDIR)/.ansible/test-home
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export NO_PROXY := 127.0.0.1,localhost
+export no_proxy := 127.0.0.1,localhost
+
+.PHONY: help install lint unit sanity test bench demo clean
+
+help:
+	@echo "make demo   - install, write the example fleet to ./$(CONFIG), validate it and show the plan"
+	@echo "make test   - install, lint, unit and CLI tests, ansible-test sanity"
+	@echo "make bench  - planning benchmark (300 projects x 3 envs)"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks scripts collections
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint -q
+
+unit: install
+	$(BIN)/pytest -q -p no:cacheprovider
+
+sanity: install
+	mkdir -p $(TEST_HOME)/.ansible/test/cache
+	cp scripts/get_pip_shim.py $(TEST_HOME)/.ansible/test/cache/get_pip_24_2.py
+	cd $(COLLECTION) && HOME=$(TEST_HOME) $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no
+
+test: lint unit sanity
+
+bench: install
+	$(BIN)/python benchmarks/plan_scale.py
+
+demo: install
+	$(BIN)/pcloud --config-dir $(CONFIG) init
+	$(BIN)/pcloud --config-dir $(CONFIG) validate
+	$(BIN)/pcloud --config-dir $(CONFIG) plan
+
+clean:
+	rm -rf $(VENV) .ansible $(COLLECTION)/tests/output
