@@ -76,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("validate", "check the spec; exit 2 with FILE:LINE: field: problem lines when it is invalid")
     add("plan", "show the desired state (and, with a provider, what would be created or destroyed)", data=True)
     add("status", "show the rendered state and what the provider reports", data=True)
+    local = add("local", "the local cloud: a DigitalOcean-compatible API whose droplets are Docker containers")
+    local_sub = local.add_subparsers(dest="local_command", metavar="ACTION", parser_class=_Parser, required=True)
+    local_up = local_sub.add_parser("up", help="install/start Docker, build images, start the API server")
+    local_up.add_argument("--port", type=int, default=None, help="API port (0 picks a free one; default 8910)")
+    local_up.add_argument("--network", default=None, help="droplet network name (first start only)")
+    local_up.add_argument("--subnet", default=None, help="droplet network subnet (first start only)")
+    local_up.add_argument("--name", default=None, help="container name prefix (first start only)")
+    local_down = local_sub.add_parser("down", help="stop the API server")
+    local_down.add_argument("--purge", action="store_true", help="also remove every droplet, snapshot and network")
+    local_sub.add_parser("status", help="is the server running, how many droplets")
+    local_sub.add_parser("env", help="print shell exports for PCLOUD_API_URL and PCLOUD_API_TOKEN")
     return parser
 
 
@@ -171,8 +182,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _provider_droplets(environ: Mapping[str, str]) -> tuple[Optional[str], Optional[List[Dict[str, Any]]]]:
-    provider = resolve_provider(environ)
+def _provider_droplets(environ: Mapping[str, str], config_dir: str) -> tuple[Optional[str], Optional[List[Dict[str, Any]]]]:
+    provider = resolve_provider(environ, config_dir=config_dir)
     if provider is None:
         return None, None
     return provider.name, Client(provider).droplets(tag=topology.FLEET_TAG)
@@ -180,7 +191,7 @@ def _provider_droplets(environ: Mapping[str, str]) -> tuple[Optional[str], Optio
 
 def cmd_plan(args: argparse.Namespace) -> int:
     spec, state = load_plan(args.config_dir)
-    provider, droplets = _provider_droplets(os.environ)
+    provider, droplets = _provider_droplets(os.environ, args.config_dir)
     changes = topology.diff_droplets(state, droplets) if droplets is not None else None
     if args.json:
         out: Dict[str, Any] = {"droplets": state["droplets"], "projects": state["projects"],
@@ -205,7 +216,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         source = "plan (no infrastructure.json with droplets yet: run 'pcloud orchestrate')"
     else:
         source = previous.file  # type: ignore[union-attr]
-    provider, droplets = _provider_droplets(os.environ)
+    provider, droplets = _provider_droplets(os.environ, args.config_dir)
     rows = []
     actual = {d.get("name"): d for d in droplets or ()}
     for name, body in sorted(rendered.get("droplets", {}).items()):
@@ -223,7 +234,47 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_local(args: argparse.Namespace) -> int:
+    from pcloud.localcloud import control, settings
+    from pcloud.localcloud.engine import EngineError
+
+    config_dir = os.path.abspath(args.config_dir)
+    try:
+        if args.local_command == "up":
+            running = control.up(
+                config_dir, name=args.name or settings.DEFAULT_NAME, network=args.network or settings.DEFAULT_NETWORK,
+                subnet=args.subnet or settings.DEFAULT_SUBNET,
+                port=settings.DEFAULT_PORT if args.port is None else args.port,
+                log=lambda line: print(line, file=sys.stderr))
+            token = settings.read_token(config_dir)
+            if args.json:
+                print(json.dumps({"url": running["url"], "droplet_url": running["droplet_url"], "pid": running["pid"]}))
+            else:
+                print("local cloud up: %s (droplets reach it at %s)" % (running["url"], running["droplet_url"]))
+                print("token: %s (also in %s)" % (token, settings.path(config_dir, "token")))
+        elif args.local_command == "down":
+            control.down(config_dir, purge=args.purge, log=lambda line: print(line, file=sys.stderr))
+        elif args.local_command == "status":
+            info = control.status(config_dir)
+            print(json.dumps(info, indent=2, sort_keys=True) if args.json else
+                  "\n".join("%s: %s" % (k, v) for k, v in sorted(info.items())))
+            return EXIT_OK if info["running"] else EXIT_FAILED
+        elif args.local_command == "env":
+            running = control.endpoint(config_dir)
+            if not running:
+                print("pcloud: the local cloud is not running; start it with 'pcloud local up'", file=sys.stderr)
+                return EXIT_FAILED
+            print("export PCLOUD_API_URL=%s" % running["url"])
+            print("export PCLOUD_API_TOKEN=%s" % settings.read_token(config_dir))
+            print("export PCLOUD_CONFIG_DIR=%s" % config_dir)
+    except EngineError as exc:
+        print("pcloud: %s" % exc, file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
+    "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,
     "plan": cmd_plan,

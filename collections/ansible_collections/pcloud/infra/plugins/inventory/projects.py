@@ -39,7 +39,8 @@ options:
   api_url:
     description:
       - Base URL of the DigitalOcean-shaped API, for example C(https://api.digitalocean.com/v2) or the local
-        cloud's URL. When unset, C(PCLOUD_API_URL) is used, else DigitalOcean when a C(DO_API_TOKEN) is set.
+        cloud's URL. When unset, C(PCLOUD_API_URL) is used, else DigitalOcean when a C(DO_API_TOKEN) is set,
+        else the local cloud started with C(pcloud local up) for O(config_dir).
     type: str
     env:
       - name: PCLOUD_API_URL
@@ -108,12 +109,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             config_dir = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), config_dir))
         return config_dir
 
-    def _fetch(self) -> List[Dict[str, Any]]:
+    def _fetch(self, config_dir: str) -> List[Dict[str, Any]]:
         """The provider's droplets with the fleet tag (the only I/O besides reading the spec)."""
-        provider = resolve_provider(os.environ, self.get_option("api_url"), self.get_option("api_token"))
+        provider = resolve_provider(os.environ, self.get_option("api_url"), self.get_option("api_token"), config_dir)
         if provider is None:
-            self.display.warning("pcloud.infra.projects: no provider configured (set api_url or PCLOUD_API_URL, "
-                                 "or DO_API_TOKEN); the inventory has no hosts")
+            self.display.warning("pcloud.infra.projects: no provider configured (start the local cloud with "
+                                 "'pcloud local up', or set api_url / PCLOUD_API_URL, or DO_API_TOKEN); "
+                                 "the inventory has no hosts")
             return []
         return Client(provider, timeout=self.get_option("timeout")).droplets(tag=self.get_option("fleet_tag"))
 
@@ -133,7 +135,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except KeyError:
                     droplets = None
             if droplets is None:
-                droplets = self._fetch()
+                droplets = self._fetch(config_dir)
                 if self.get_option("cache"):
                     self._cache[cache_key] = droplets
             key_file = self.get_option("private_key_file") or os.path.join(config_dir, "ssh", "id_ed25519")

@@ -12,10 +12,11 @@ Provisioning itself goes through the community.digitalocean modules; this client
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible.module_utils.urls import open_url
 
@@ -25,6 +26,7 @@ DIGITALOCEAN_URL = "https://api.digitalocean.com/v2"
 # Environment variables for a DigitalOcean token, in the order they are tried.
 DO_TOKEN_VARS = ("DO_API_TOKEN", "DIGITALOCEAN_TOKEN", "DO_OAUTH_TOKEN")
 PAGE_SIZE = 200
+LOCALCLOUD_DIR = "localcloud"
 MAX_PAGES = 500
 
 
@@ -38,11 +40,23 @@ class Provider:
         return "Provider(name=%r, url=%r)" % (self.name, self.url)
 
 
-def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None,
-                     token: Optional[str] = None) -> Optional[Provider]:
-    """Explicit URL/token win; else PCLOUD_API_URL/PCLOUD_API_TOKEN; else a DigitalOcean token.
+def local_endpoint(config_dir: str) -> Optional[Tuple[str, str]]:
+    """The running local cloud of ``config_dir`` (``localcloud/endpoint.json`` and ``localcloud/token``)."""
+    base = os.path.join(config_dir, LOCALCLOUD_DIR)
+    try:
+        with open(os.path.join(base, "endpoint.json"), encoding="utf-8") as handle:
+            url = json.load(handle).get("url")
+        with open(os.path.join(base, "token"), encoding="utf-8") as handle:
+            token = handle.read().strip()
+    except (OSError, ValueError, AttributeError):
+        return None
+    return (url, token) if isinstance(url, str) and url else None
 
-    Returns None when no provider is configured.
+
+def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None, token: Optional[str] = None,
+                     config_dir: Optional[str] = None) -> Optional[Provider]:
+    """Explicit URL/token win; else PCLOUD_API_URL/PCLOUD_API_TOKEN; else a DigitalOcean token;
+    else the local cloud started for ``config_dir``. Returns None when no provider is configured.
     """
     url = url or environ.get("PCLOUD_API_URL")
     token = token or environ.get("PCLOUD_API_TOKEN")
@@ -52,6 +66,9 @@ def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None,
     for var in DO_TOKEN_VARS:
         if environ.get(var):
             return Provider(name="digitalocean", url=DIGITALOCEAN_URL, token=environ[var])
+    local = local_endpoint(config_dir) if config_dir else None
+    if local:
+        return Provider(name="local", url=local[0].rstrip("/"), token=local[1])
     return None
 
 

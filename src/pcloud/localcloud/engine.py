@@ -1,0 +1,252 @@
+"""Docker side of the local cloud: droplets are containers on one user-defined network.
+
+A droplet container runs sshd under tini with the host's Docker socket mounted; apps are sibling
+containers in its network namespace (``network_mode: container:<droplet>``), so removing a
+droplet removes them too, and a firewall applied with iptables in that namespace covers them.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Dict, List, Optional
+
+import docker
+import docker.errors
+
+from pcloud.localcloud.catalog import container_limits
+
+BASE_IMAGE = "pcloud/debian-base:bookworm"
+DROPLET_IMAGE = "pcloud/droplet:bookworm"
+SNAPSHOT_REPO = "pcloud/snapshot"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+SSH_READY_TIMEOUT = 60.0
+LABEL_CLOUD = "pcloud.cloud"
+LABEL_ID = "pcloud.droplet.id"
+LABEL_NAME = "pcloud.droplet.name"
+
+
+class EngineError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class CloudConfig:
+    name: str
+    cloud_id: str
+    network: str
+    subnet: str
+
+    @property
+    def gateway(self) -> str:
+        return str(next(ipaddress.ip_network(self.subnet).hosts()))
+
+    @property
+    def netmask(self) -> str:
+        return str(ipaddress.ip_network(self.subnet).netmask)
+
+
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+        return client
+    except docker.errors.DockerException as exc:
+        raise EngineError("the Docker engine does not answer (%s); run 'pcloud local up'" % exc) from None
+
+
+# --------------------------------------------------------------------------- images
+
+
+def ensure_images(client: docker.DockerClient, log=print) -> None:
+    """Build the template (debootstrap + import) and the droplet image when they are absent."""
+    if not _has_image(client, BASE_IMAGE):
+        if not shutil.which("debootstrap"):
+            raise EngineError("debootstrap is missing: apt-get install debootstrap")
+        log("building %s with debootstrap (about 40 s)" % BASE_IMAGE)
+        with tempfile.TemporaryDirectory(prefix="pcloud-rootfs-") as rootfs:
+            subprocess.run(["debootstrap", "--variant=minbase", "--include=python3", "bookworm", rootfs,
+                            DEBIAN_MIRROR], check=True, stdout=subprocess.DEVNULL)
+            tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
+            subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=tar.stdout, check=True,
+                           stdout=subprocess.DEVNULL)
+            if tar.wait() != 0:
+                raise EngineError("tar of the debootstrap rootfs failed")
+    if not _has_image(client, DROPLET_IMAGE):
+        log("building %s" % DROPLET_IMAGE)
+        docker_cli = shutil.which("docker")
+        if not docker_cli:
+            raise EngineError("the docker CLI is missing: apt-get install docker.io")
+        with tempfile.TemporaryDirectory(prefix="pcloud-droplet-") as ctx:
+            source = resources.files("pcloud.localcloud") / "droplet"
+            for name in ("Dockerfile", "sshd_config", "droplet-init"):
+                with open(os.path.join(ctx, name), "wb") as handle:
+                    handle.write((source / name).read_bytes())
+            shutil.copy(os.path.realpath(docker_cli), os.path.join(ctx, "docker"))
+            client.images.build(path=ctx, tag=DROPLET_IMAGE, buildargs={"BASE_IMAGE": BASE_IMAGE}, rm=True,
+                                pull=False)
+
+
+def _has_image(client: docker.DockerClient, ref: str) -> bool:
+    try:
+        client.images.get(ref)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+# --------------------------------------------------------------------------- network
+
+
+def ensure_network(client: docker.DockerClient, cloud: CloudConfig) -> None:
+    try:
+        net = client.networks.get(cloud.network)
+    except docker.errors.NotFound:
+        pool = docker.types.IPAMPool(subnet=cloud.subnet, gateway=cloud.gateway)
+        client.networks.create(cloud.network, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]),
+                               labels={LABEL_CLOUD: cloud.cloud_id})
+        return
+    subnets = [c.get("Subnet") for c in (net.attrs.get("IPAM") or {}).get("Config") or ()]
+    if cloud.subnet not in subnets:
+        raise EngineError("network %r exists with subnet %s, not %s; remove it or choose another name"
+                          % (cloud.network, ", ".join(s for s in subnets if s) or "?", cloud.subnet))
+
+
+def remove_network(client: docker.DockerClient, cloud: CloudConfig) -> None:
+    try:
+        client.networks.get(cloud.network).remove()
+    except docker.errors.NotFound:
+        pass
+
+
+# --------------------------------------------------------------------------- droplets
+
+
+class Engine:
+    def __init__(self, client: docker.DockerClient, cloud: CloudConfig) -> None:
+        self.client = client
+        self.cloud = cloud
+        self.host_cpus = os.cpu_count() or 1
+
+    def container_name(self, droplet_id: int, name: str) -> str:
+        return "%s-%s-%d" % (self.cloud.name, name, droplet_id)
+
+    def create(self, droplet_id: int, name: str, size: str, ip: str, image: str, authorized_keys: str) -> str:
+        """Create and start a droplet container; returns its id once sshd answers."""
+        limits = container_limits(size, self.host_cpus)
+        networking = self.client.api.create_networking_config(
+            {self.cloud.network: self.client.api.create_endpoint_config(ipv4_address=ip)})
+        host_config = self.client.api.create_host_config(
+            binds=["/var/run/docker.sock:/var/run/docker.sock"], cap_add=["NET_ADMIN"],
+            nano_cpus=limits["nano_cpus"], mem_limit=limits["mem_limit"],
+            restart_policy={"Name": "unless-stopped"}, network_mode=self.cloud.network)
+        created = self.client.api.create_container(
+            image, name=self.container_name(droplet_id, name), hostname=name, detach=True,
+            environment={"PCLOUD_DROPLET_ID": str(droplet_id)}, host_config=host_config,
+            networking_config=networking,
+            labels={LABEL_CLOUD: self.cloud.cloud_id, LABEL_ID: str(droplet_id), LABEL_NAME: name})
+        container_id = created["Id"]
+        self._put_file(container_id, "/root/.ssh", "authorized_keys", authorized_keys.encode(), 0o600)
+        self.client.api.start(container_id)
+        self.wait_ssh(ip)
+        return container_id
+
+    def _put_file(self, container_id: str, directory: str, name: str, data: bytes, mode: int) -> None:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        self.client.api.put_archive(container_id, directory, buf.getvalue())
+
+    @staticmethod
+    def wait_ssh(ip: str, timeout: float = SSH_READY_TIMEOUT) -> None:
+        """Return when sshd on ip:22 sends its banner."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection((ip, 22), timeout=2) as sock:
+                    if sock.recv(64).startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise EngineError("droplet at %s did not answer SSH within %d s" % (ip, timeout))
+            time.sleep(0.05)
+
+    def exists(self, container_id: str) -> Optional[str]:
+        """The container's state ('running', 'exited', ...) or None when it is gone."""
+        try:
+            return self.client.api.inspect_container(container_id)["State"]["Status"]
+        except docker.errors.NotFound:
+            return None
+
+    def siblings(self, container_id: str) -> List[Dict[str, Any]]:
+        """Containers running in the droplet's network namespace."""
+        out = []
+        for item in self.client.api.containers(all=True):
+            info = self.client.api.inspect_container(item["Id"])
+            if info["HostConfig"].get("NetworkMode") in ("container:%s" % container_id,):
+                out.append(info)
+        return out
+
+    def delete(self, container_id: str) -> None:
+        for sibling in self.siblings(container_id):
+            self.client.api.remove_container(sibling["Id"], force=True, v=True)
+        try:
+            self.client.api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+    def power_off(self, container_id: str, graceful: bool) -> None:
+        self.client.api.stop(container_id, timeout=10 if graceful else 0)
+
+    def power_on(self, container_id: str, ip: str) -> None:
+        self.client.api.start(container_id)
+        self.wait_ssh(ip)
+
+    def reboot(self, container_id: str, ip: str) -> None:
+        self.client.api.restart(container_id, timeout=5)
+        self.wait_ssh(ip)
+
+    def resize(self, container_id: str, size: str) -> None:
+        limits = container_limits(size, self.host_cpus)
+        self.client.api.update_container(container_id, cpu_period=100000,
+                                         cpu_quota=limits["nano_cpus"] // 10000, mem_limit=limits["mem_limit"],
+                                         memswap_limit=-1)
+
+    def snapshot(self, container_id: str, snapshot_id: int) -> Dict[str, Any]:
+        """Commit the droplet (its environment is only the droplet id) and record its sibling containers."""
+        siblings = [{"name": s["Name"].lstrip("/"), "image": s["Config"]["Image"], "labels": s["Config"]["Labels"],
+                     "command": s["Config"].get("Cmd")} for s in self.siblings(container_id)]
+        tag = str(snapshot_id)
+        self.client.api.commit(container_id, repository=SNAPSHOT_REPO, tag=tag,
+                               changes=["ENV PCLOUD_DROPLET_ID="], message="pcloud snapshot %s" % tag)
+        size = self.client.api.inspect_image("%s:%s" % (SNAPSHOT_REPO, tag)).get("Size", 0)
+        return {"image": "%s:%s" % (SNAPSHOT_REPO, tag), "siblings": siblings, "size_gigabytes": round(size / 1e9, 2)}
+
+    def remove_image(self, ref: str) -> None:
+        try:
+            self.client.api.remove_image(ref, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+
+    def apply_firewall(self, container_id: str, rules: str) -> None:
+        self._put_file(container_id, "/run", "pcloud-firewall.rules", rules.encode(), 0o600)
+        result = self.client.api.exec_create(container_id, ["iptables-restore", "/run/pcloud-firewall.rules"])
+        output = self.client.api.exec_start(result["Id"])
+        code = self.client.api.exec_inspect(result["Id"])["ExitCode"]
+        if code != 0:
+            raise EngineError("iptables-restore failed in droplet %s: %s" % (container_id[:12], output.decode()[:300]))
+
+    def ours(self) -> List[Dict[str, Any]]:
+        return self.client.api.containers(all=True, filters={"label": "%s=%s" % (LABEL_CLOUD, self.cloud.cloud_id)})
