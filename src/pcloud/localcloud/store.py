@@ -5,9 +5,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-import tempfile
 import threading
 from typing import Any, Dict, Optional
+
+from pcloud import _collection  # noqa: F401
+
+from ansible_collections.pcloud.infra.plugins.module_utils.statefile import write_json_atomic  # isort: skip
 
 EMPTY: Dict[str, Any] = {
     "next_id": 1000,
@@ -19,25 +22,6 @@ EMPTY: Dict[str, Any] = {
     "actions": {},
     "vpcs": {},
 }
-
-
-def write_json_atomic(path: str, data: Any, mode: int = 0o600) -> None:
-    """Write to a temp file in the same directory, fsync, then rename: readers see old or new, never torn."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class Store:

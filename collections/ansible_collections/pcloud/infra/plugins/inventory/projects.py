@@ -32,7 +32,7 @@ options:
     description:
       - The pcloud config directory (spec files, C(infrastructure.json), C(ssh/)).
       - A relative path is taken from the directory of the inventory file.
-    type: path
+    type: str
     default: ../config
     env:
       - name: PCLOUD_CONFIG_DIR
@@ -104,7 +104,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return super().verify_file(path) and path.endswith(("pcloud.yml", "pcloud.yaml"))
 
     def _config_dir(self, path: str) -> str:
-        config_dir = self.get_option("config_dir")
+        config_dir = os.path.expanduser(self.get_option("config_dir"))
         if not os.path.isabs(config_dir):
             config_dir = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), config_dir))
         return config_dir

@@ -16,7 +16,7 @@ import os
 import urllib.error
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ansible.module_utils.urls import open_url
 
@@ -40,17 +40,26 @@ class Provider:
         return "Provider(name=%r, url=%r)" % (self.name, self.url)
 
 
-def local_endpoint(config_dir: str) -> Optional[Tuple[str, str]]:
-    """The running local cloud of ``config_dir`` (``localcloud/endpoint.json`` and ``localcloud/token``)."""
+def local_endpoint(config_dir: str) -> Optional[Dict[str, str]]:
+    """The running local cloud of ``config_dir``: ``url``, ``droplet_url`` (as droplets reach it) and ``token``."""
     base = os.path.join(config_dir, LOCALCLOUD_DIR)
     try:
         with open(os.path.join(base, "endpoint.json"), encoding="utf-8") as handle:
-            url = json.load(handle).get("url")
+            data = json.load(handle)
         with open(os.path.join(base, "token"), encoding="utf-8") as handle:
             token = handle.read().strip()
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         return None
-    return (url, token) if isinstance(url, str) and url else None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return None
+    return {"url": data["url"], "droplet_url": str(data.get("droplet_url") or ""), "token": token}
+
+
+def local_gateway(config_dir: str) -> Optional[str]:
+    """The droplet network's gateway of the local cloud: where this machine's traffic to droplets comes from."""
+    local = local_endpoint(config_dir)
+    host = urllib.parse.urlsplit(local["droplet_url"]).hostname if local else None
+    return host or None
 
 
 def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None, token: Optional[str] = None,
@@ -68,7 +77,7 @@ def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None, toke
             return Provider(name="digitalocean", url=DIGITALOCEAN_URL, token=environ[var])
     local = local_endpoint(config_dir) if config_dir else None
     if local:
-        return Provider(name="local", url=local[0].rstrip("/"), token=local[1])
+        return Provider(name="local", url=local["url"].rstrip("/"), token=local["token"])
     return None
 
 

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  config_dir:
+    description: The pcloud config directory (spec files, C(infrastructure.json), C(localcloud/)).
+    type: path
+    required: true
+  api_url:
+    description:
+      - Base URL of the DigitalOcean-shaped API. When unset, C(PCLOUD_API_URL) is used, else DigitalOcean when a
+        C(DO_API_TOKEN) is set, else the local cloud started for O(config_dir).
+    type: str
+  api_token:
+    description:
+      - API token. When unset, C(PCLOUD_API_TOKEN) is used (then C(DO_API_TOKEN), then the local cloud's token file).
+    type: str
+  fleet_tag:
+    description: Only droplets with this tag belong to the fleet; others are never touched.
+    type: str
+    default: pcloud
+  timeout:
+    description: Seconds to wait for each API response.
+    type: int
+    default: 30
+"""

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection: the API of this file may change without notice.
+"""What orchestration applies: the droplets to create, the fleet firewall, the admin IP, the rendered state."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Dict, List, Mapping, Optional
+
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import FLEET_TAG
+
+FIREWALL_NAME = "pcloud-fleet"
+SSH_KEY_NAME = "pcloud-fleet"
+DROPLET_IMAGE = "debian-12-x64"
+# Ports of project services and the health agent: reachable from fleet droplets only.
+SERVICE_PORT_RANGE = "5000-9999"
+ANYWHERE = ["0.0.0.0/0", "::/0"]
+
+
+def admin_ip_problem(value: Any) -> Optional[str]:
+    try:
+        ip = ipaddress.ip_address(str(value).split("/")[0])
+    except ValueError:
+        return "not an IP address: %r" % (value,)
+    if ip.is_unspecified or ip.is_multicast:
+        return "not a usable admin IP: %s" % ip
+    return None
+
+
+def resolve_admin_ip(explicit: Optional[str], previous: Optional[Mapping[str, Any]], provider_name: str,
+                     gateway: Optional[str]) -> str:
+    """Explicit value, else the one recorded in infrastructure.json, else (local cloud) the droplet network's
+    gateway, which is where this machine's traffic to the droplets comes from."""
+    candidates = [explicit]
+    if isinstance(previous, Mapping):
+        candidates.append(previous.get("admin_ip"))
+    for value in candidates:
+        if value:
+            why = admin_ip_problem(value)
+            if why:
+                raise SpecError(why, field="admin_ip")
+            return str(value)
+    if provider_name == "local":
+        if gateway:
+            return gateway
+        raise SpecError("the local cloud's droplet gateway is unknown (is it running for this config dir?); "
+                        "pass admin_ip", field="admin_ip")
+    raise SpecError("no admin IP recorded: run 'pcloud update-ip YOUR.PUBLIC.IP' first (SSH to the droplets is only "
+                    "allowed from it)", field="admin_ip")
+
+
+def firewall_spec(admin_ip: str, tag: str = FLEET_TAG) -> Dict[str, Any]:
+    """One firewall for the fleet: SSH from the admin IP and the droplets, 80/443 from anywhere,
+    service ports (and the health agent) from the droplets only. Outbound is open (ports "0" = all,
+    which is also what the DigitalOcean API returns, so re-runs compare equal)."""
+    return {
+        "name": FIREWALL_NAME,
+        "tags": [tag],
+        "inbound_rules": [
+            {"protocol": "tcp", "ports": "22", "sources": {"addresses": [admin_ip], "tags": [tag]}},
+            {"protocol": "tcp", "ports": "80", "sources": {"addresses": list(ANYWHERE)}},
+            {"protocol": "tcp", "ports": "443", "sources": {"addresses": list(ANYWHERE)}},
+            {"protocol": "tcp", "ports": SERVICE_PORT_RANGE, "sources": {"tags": [tag]}},
+            {"protocol": "icmp", "ports": "0", "sources": {"addresses": [admin_ip], "tags": [tag]}},
+        ],
+        "outbound_rules": [
+            {"protocol": "tcp", "ports": "0", "destinations": {"addresses": list(ANYWHERE)}},
+            {"protocol": "udp", "ports": "0", "destinations": {"addresses": list(ANYWHERE)}},
+            {"protocol": "icmp", "ports": "0", "destinations": {"addresses": list(ANYWHERE)}},
+        ],
+    }
+
+
+def droplet_requests(state: Mapping[str, Any], image: str = DROPLET_IMAGE) -> List[Dict[str, Any]]:
+    """One create request per planned droplet (for a loop over community.digitalocean.digital_ocean_droplet)."""
+    return [{"name": name, "size": body["size"], "region": body["region"], "image": image, "tags": list(body["tags"]),
+             "role": body["role"], "project": body.get("project")}
+            for name, body in sorted(state["droplets"].items())]
+
+
+def rendered_state(state: Dict[str, Any], admin_ip: str, provider: Mapping[str, str]) -> Dict[str, Any]:
+    """The document written to infrastructure.json: the desired state plus what the run resolved."""
+    out = dict(state)
+    out["admin_ip"] = admin_ip
+    out["provider"] = {"name": provider["name"], "url": provider["url"]}
+    return out

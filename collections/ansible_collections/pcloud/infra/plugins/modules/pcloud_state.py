@@ -1,0 +1,98 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pcloud_state
+short_description: Write the rendered pcloud state, C(infrastructure.json)
+version_added: 0.1.0
+author: pcloud contributors (@pcloud)
+description:
+  - Computes the desired state from the spec in O(config_dir) (earlier port allocations are kept), takes the IP
+    addresses from the provider, and writes C(infrastructure.json) atomically (temporary file and rename) under a
+    lock, so readers and killed runs see the old or the new file, never a torn one.
+  - Reports C(changed) only when the content differs.
+extends_documentation_fragment:
+  - pcloud.infra.pcloud
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  admin_ip:
+    description: The IP address SSH is allowed from; recorded in the state. Defaults as in M(pcloud.infra.pcloud_state_info).
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Record the fleet
+  pcloud.infra.pcloud_state:
+    config_dir: "{{ playbook_dir }}/../config"
+"""
+
+RETURN = r"""
+path:
+  description: The file written.
+  returned: always
+  type: str
+state:
+  description: The rendered state.
+  returned: always
+  type: dict
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pcloud.infra.plugins.module_utils.argspec import pcloud_argument_spec
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+from ansible_collections.pcloud.infra.plugins.module_utils.fleet import rendered_state, resolve_admin_ip
+from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
+from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, local_gateway, resolve_provider
+from ansible_collections.pcloud.infra.plugins.module_utils.spec import INFRASTRUCTURE_JSON, load_spec, load_state_file
+from ansible_collections.pcloud.infra.plugins.module_utils.statefile import FileLock, write_json_atomic
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import apply_ips, build_state
+
+
+def main() -> None:
+    spec = pcloud_argument_spec()
+    spec.update(admin_ip={"type": "str"})
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = module.params
+    path = os.path.join(params["config_dir"], INFRASTRUCTURE_JSON)
+    try:
+        provider = resolve_provider(os.environ, params["api_url"], params["api_token"], params["config_dir"])
+        if provider is None:
+            module.fail_json(msg="no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
+                                 "or DO_API_TOKEN for DigitalOcean")
+        with FileLock(path + ".lock"):
+            pcloud_spec = load_spec(params["config_dir"])
+            previous = load_state_file(params["config_dir"])
+            before = previous.data if previous is not None else None
+            state = build_state(pcloud_spec, before)
+            droplets = Client(provider, timeout=params["timeout"]).droplets(tag=params["fleet_tag"])
+            apply_ips(state, droplet_ips(match_droplets(state, droplets, params["fleet_tag"])))
+            admin_ip = resolve_admin_ip(params["admin_ip"], before, provider.name, local_gateway(params["config_dir"]))
+            after = rendered_state(state, admin_ip, {"name": provider.name, "url": provider.url})
+            changed = json.dumps(before, sort_keys=True) != json.dumps(after, sort_keys=True)
+            if changed and not module.check_mode:
+                write_json_atomic(path, after, mode=0o644)
+    except PcloudError as exc:
+        module.fail_json(msg=str(exc))
+    diff = {"before": json.dumps(before, indent=1, sort_keys=True) + "\n" if before else "",
+            "after": json.dumps(after, indent=1, sort_keys=True) + "\n",
+            "before_header": path, "after_header": path}
+    module.exit_json(changed=changed, path=path, state=after, diff=diff)
+
+
+if __name__ == "__main__":
+    main()

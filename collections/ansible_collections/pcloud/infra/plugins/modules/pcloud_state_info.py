@@ -1,0 +1,123 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pcloud_state_info
+short_description: The pcloud plan against the provider - what to create, resize and destroy
+version_added: 0.1.0
+author: pcloud contributors (@pcloud)
+description:
+  - Reads the pcloud spec from O(config_dir), computes the desired state (keeping earlier port allocations from
+    C(infrastructure.json)), reads the provider's droplets with the fleet tag and returns what differs, the
+    create requests for the droplets, the fleet firewall and the admin IP.
+  - Never changes anything.
+extends_documentation_fragment:
+  - pcloud.infra.pcloud
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+options:
+  admin_ip:
+    description:
+      - The IP address SSH is allowed from. Defaults to the one recorded in C(infrastructure.json), and for the local
+        cloud to its droplet network's gateway.
+    type: str
+  image:
+    description: Image slug for new droplets.
+    type: str
+    default: debian-12-x64
+"""
+
+EXAMPLES = r"""
+- name: Plan against the provider
+  pcloud.infra.pcloud_state_info:
+    config_dir: "{{ playbook_dir }}/../config"
+  register: plan
+
+- name: Show what would be created
+  ansible.builtin.debug:
+    msg: "{{ plan.changes.create | map(attribute='name') }}"
+"""
+
+RETURN = r"""
+provider:
+  description: The provider the plan was made against (the token is never returned).
+  returned: always
+  type: dict
+  sample: {"name": "local", "url": "http://127.0.0.1:8910/v2"}
+state:
+  description: The desired state in the C(infrastructure.json) shape, with the provider's IP addresses.
+  returned: always
+  type: dict
+droplets:
+  description: One create request per planned droplet (name, size, region, image, tags, role, project).
+  returned: always
+  type: list
+  elements: dict
+changes:
+  description: Lists C(create), C(resize), C(destroy) and C(keep) against the provider's droplets.
+  returned: always
+  type: dict
+firewall:
+  description: The fleet firewall (name, tags, inbound_rules, outbound_rules).
+  returned: always
+  type: dict
+admin_ip:
+  description: The IP address SSH is allowed from.
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pcloud.infra.plugins.module_utils.argspec import pcloud_argument_spec
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+from ansible_collections.pcloud.infra.plugins.module_utils.fleet import (
+    droplet_requests,
+    firewall_spec,
+    resolve_admin_ip,
+)
+from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
+from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, local_gateway, resolve_provider
+from ansible_collections.pcloud.infra.plugins.module_utils.spec import load_spec, load_state_file
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import apply_ips, build_state, diff_droplets
+
+
+def main() -> None:
+    spec = pcloud_argument_spec()
+    spec.update(admin_ip={"type": "str"}, image={"type": "str", "default": "debian-12-x64"})
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    params = module.params
+    try:
+        provider = resolve_provider(os.environ, params["api_url"], params["api_token"], params["config_dir"])
+        if provider is None:
+            module.fail_json(msg="no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
+                                 "or DO_API_TOKEN for DigitalOcean")
+        pcloud_spec = load_spec(params["config_dir"])
+        previous = load_state_file(params["config_dir"])
+        previous_data = previous.data if previous is not None else None
+        state = build_state(pcloud_spec, previous_data)
+        droplets = Client(provider, timeout=params["timeout"]).droplets(tag=params["fleet_tag"])
+        apply_ips(state, droplet_ips(match_droplets(state, droplets, params["fleet_tag"])))
+        admin_ip = resolve_admin_ip(params["admin_ip"], previous_data, provider.name, local_gateway(params["config_dir"]))
+    except PcloudError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(
+        changed=False,
+        provider={"name": provider.name, "url": provider.url},
+        state=state,
+        droplets=droplet_requests(state, params["image"]),
+        changes=diff_droplets(state, droplets, params["fleet_tag"]),
+        firewall=firewall_spec(admin_ip, params["fleet_tag"]),
+        admin_ip=admin_ip,
+        warnings=list(pcloud_spec.warnings),
+    )
+
+
+if __name__ == "__main__":
+    main()
