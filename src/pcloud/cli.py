@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from pcloud import _collection  # noqa: F401  (puts the collection on sys.path)
-from pcloud.output import render_plan, render_status
+from pcloud.output import render_plan, render_run, render_status
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import (  # isort: skip
     PcloudError,
@@ -27,15 +27,22 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # 
 )
 from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import fleet, spec_edit  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # The seeds' flag forms, accepted as aliases of the subcommands.
 FLAG_ALIASES = {
-    "--init": "init",
-    "--validate": "validate",
-    "--plan": "plan",
-    "--status": "status",
+    "--init": ["init"],
+    "--validate": ["validate"],
+    "--plan": ["plan"],
+    "--status": ["status"],
+    "--orchestrate": ["orchestrate"],
+    "--add-project": ["project", "add"],
+    "--remove-project": ["project", "remove"],
+    "--scale": ["scale"],
+    "--update-ip": ["update-ip"],
 }
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
@@ -76,6 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
     add("validate", "check the spec; exit 2 with FILE:LINE: field: problem lines when it is invalid")
     add("plan", "show the desired state (and, with a provider, what would be created or destroyed)", data=True)
     add("status", "show the rendered state and what the provider reports", data=True)
+    orch = add("orchestrate", "create, resize and destroy droplets to match the spec; firewall; infrastructure.json")
+    _run_flags(orch)
+    project = add("project", "add or remove a project, then orchestrate")
+    project_sub = project.add_subparsers(dest="project_command", metavar="ACTION", parser_class=_Parser, required=True)
+    padd = project_sub.add_parser("add", help="add a project to the spec and orchestrate")
+    padd.add_argument("name")
+    padd.add_argument("--envs", default=",".join(specmod.DEFAULT_ENVIRONMENTS), help="comma-separated environments")
+    padd.add_argument("--servers", type=int, default=1, help="total servers: 1 = master only (default)")
+    padd.add_argument("--spec", default=None, help="web droplet size slug (default: the master's)")
+    _run_flags(padd)
+    prm = project_sub.add_parser("remove", help="remove a project from the spec and orchestrate")
+    prm.add_argument("name")
+    _run_flags(prm)
+    scale = add("scale", "set a project's total servers (1 = master only) and orchestrate")
+    scale.add_argument("name")
+    scale.add_argument("servers", type=int)
+    scale.add_argument("--spec", default=None, help="also change the web droplet size")
+    _run_flags(scale)
+    upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
+    upd.add_argument("ip")
+    _run_flags(upd)
     local = add("local", "the local cloud: a DigitalOcean-compatible API whose droplets are Docker containers")
     local_sub = local.add_subparsers(dest="local_command", metavar="ACTION", parser_class=_Parser, required=True)
     local_up = local_sub.add_parser("up", help="install/start Docker, build images, start the API server")
@@ -83,11 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     local_up.add_argument("--network", default=None, help="droplet network name (first start only)")
     local_up.add_argument("--subnet", default=None, help="droplet network subnet (first start only)")
     local_up.add_argument("--name", default=None, help="container name prefix (first start only)")
+    local_up.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     local_down = local_sub.add_parser("down", help="stop the API server")
     local_down.add_argument("--purge", action="store_true", help="also remove every droplet, snapshot and network")
-    local_sub.add_parser("status", help="is the server running, how many droplets")
+    local_status = local_sub.add_parser("status", help="is the server running, how many droplets")
+    local_status.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     local_sub.add_parser("env", help="print shell exports for PCLOUD_API_URL and PCLOUD_API_TOKEN")
     return parser
+
+
+def _run_flags(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--check", action="store_true", help="change nothing; show what would change")
+    cmd.add_argument("--force", action="store_true", help="recreate every droplet")
+    cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
 
 
 def translate_aliases(argv: Sequence[str]) -> List[str]:
@@ -98,7 +134,7 @@ def translate_aliases(argv: Sequence[str]) -> List[str]:
         if skip:
             skip = False
         elif arg in FLAG_ALIASES:
-            out[idx] = FLAG_ALIASES[arg]
+            out[idx:idx + 1] = FLAG_ALIASES[arg]
             break
         elif arg in GLOBAL_VALUE_OPTIONS:
             skip = True
@@ -273,7 +309,72 @@ def cmd_local(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = None,
+                edit: Optional[Callable[[], str]] = None) -> int:
+    """Validate, optionally edit the spec, then run playbooks/orchestrate.yml under the config dir lock."""
+    from pcloud.runner import run_playbook
+
+    config_dir = os.path.abspath(args.config_dir)
+    with ConfigLock(config_dir, "orchestrate"):
+        if edit is not None:
+            if args.check:
+                raise SpecError("--check with a spec edit is not supported: run 'pcloud plan' to preview",
+                                file="(arguments)", field="--check")
+            print("updated %s" % edit(), file=sys.stderr)
+        load_plan(config_dir)  # bad input stops here, before any API call
+        variables: Dict[str, Any] = dict(extravars or {})
+        if args.force:
+            variables["pcloud_force"] = True
+        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        result = run_playbook("orchestrate", config_dir, variables, check=args.check, quiet=True,
+                              watch=("pcloud.infra.pcloud_state_info",), progress=progress)
+    plan = result.results.get("pcloud.infra.pcloud_state_info") or {}
+    changes = plan.get("changes") or {}
+    summary = result.summary()
+    summary["check"] = bool(args.check)
+    summary["created"] = [c["name"] for c in changes.get("create", [])]
+    summary["destroyed"] = [c["name"] for c in changes.get("destroy", [])]
+    summary["resized"] = [c["name"] for c in changes.get("resize", [])]
+    if args.force:
+        summary["recreated"] = [c["name"] for c in changes.get("keep", [])]
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        print(render_run(summary, plan.get("state")))
+    for error in result.errors:
+        print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_orchestrate(args: argparse.Namespace) -> int:
+    return orchestrate(args)
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    config_dir = os.path.abspath(args.config_dir)
+    if args.project_command == "add":
+        envs = [e.strip() for e in args.envs.split(",") if e.strip()]
+        return orchestrate(args, edit=lambda: spec_edit.add_project(config_dir, args.name, args.servers, args.spec, envs))
+    return orchestrate(args, edit=lambda: spec_edit.remove_project(config_dir, args.name))
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    config_dir = os.path.abspath(args.config_dir)
+    return orchestrate(args, edit=lambda: spec_edit.scale_project(config_dir, args.name, args.servers, args.spec))
+
+
+def cmd_update_ip(args: argparse.Namespace) -> int:
+    why = fleet.admin_ip_problem(args.ip)
+    if why:
+        raise SpecError(why, file="(arguments)", field="ip")
+    return orchestrate(args, extravars={"pcloud_admin_ip": args.ip})
+
+
 COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
+    "orchestrate": cmd_orchestrate,
+    "project": cmd_project,
+    "scale": cmd_scale,
+    "update-ip": cmd_update_ip,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

@@ -57,3 +57,22 @@ def render_status(rows: List[Dict[str, Any]], source: str, provider: Optional[st
     out.append(table(("NAME", "ROLE", "SIZE", "IP", "STATUS"),
                      [(r["name"], r["role"], r["size"], r["ip"], r["status"]) for r in rows]))
     return "\n".join(out)
+
+
+def render_run(summary: Mapping[str, Any], state: Optional[Mapping[str, Any]]) -> str:
+    """The end of a playbook run: per-host stats, what changed, and the droplets with their addresses."""
+    out = []
+    verb = "would be " if summary.get("check") else ""
+    for key in ("created", "destroyed", "resized", "recreated"):
+        if summary.get(key):
+            out.append("%s%s: %s" % (verb, key, ", ".join(summary[key])))
+    out.append(table(("HOST", "OK", "CHANGED", "FAILED", "UNREACHABLE", "SKIPPED"),
+                     [(h, s["ok"], s["changed"], s["failed"], s["unreachable"], s["skipped"])
+                      for h, s in sorted(summary["hosts"].items())]))
+    if state and not summary.get("check"):
+        out.append("")
+        out.append(table(("DROPLET", "ROLE", "SIZE", "IP"),
+                         [(n, d["role"], d["size"], d.get("ip")) for n, d in sorted(state["droplets"].items())]))
+    out.append("%s: changed=%d failed=%d unreachable=%d" % (summary["status"], summary["changed"], summary["failed"],
+                                                            summary["unreachable"]))
+    return "\n".join(out)

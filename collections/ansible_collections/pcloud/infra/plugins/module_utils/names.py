@@ -76,8 +76,9 @@ SIZES: Dict[str, Size] = {
     "m-8vcpu-64gb": Size(8, 65536, 200),
 }
 
+# The region slugs of the DigitalOcean API contract (schema region_slug).
 REGIONS = frozenset((
-    "ams2", "ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3",
+    "ams1", "ams2", "ams3", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3",
     "sfo1", "sfo2", "sfo3", "sgp1", "syd1", "tor1",
 ))
 

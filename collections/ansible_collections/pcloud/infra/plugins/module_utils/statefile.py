@@ -54,7 +54,7 @@ class ConfigLock:
         self.purpose = purpose
         self._fd: Optional[int] = None
 
-    def __enter__(self) -> "ConfigLock":
+    def __enter__(self) -> ConfigLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,7 +84,7 @@ class FileLock:
         self.timeout = timeout
         self._fd: Optional[int] = None
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + self.timeout
         while True:

@@ -1,0 +1,84 @@
+"""Run a playbook through ansible-runner and summarise it (per-host stats, totals, what changed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+import ansible_runner
+
+from pcloud._collection import REPO_ROOT
+
+PLAYBOOKS = REPO_ROOT / "playbooks"
+ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
+STAT_KEYS = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable", "skipped": "skipped",
+             "rescued": "rescued", "ignored": "ignored"}
+
+
+@dataclass
+class RunResult:
+    status: str
+    rc: int
+    hosts: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    results: Dict[str, Any] = field(default_factory=dict)  # last result of each watched module
+    errors: List[str] = field(default_factory=list)
+
+    def total(self, key: str) -> int:
+        return sum(h.get(key, 0) for h in self.hosts.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    def summary(self) -> Dict[str, Any]:
+        return {"status": self.status, "rc": self.rc, "changed": self.total("changed"), "failed": self.total("failed"),
+                "unreachable": self.total("unreachable"), "hosts": self.hosts}
+
+
+def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]] = None, check: bool = False,
+                 quiet: bool = False, watch: tuple = (), inventory: Optional[str] = None,
+                 progress: Optional[Callable[[str], None]] = None) -> RunResult:
+    """Run ``playbooks/<name>.yml``. Secrets travel only in the environment, never in extravars or artifacts."""
+    config_dir = os.path.abspath(config_dir)
+    private = os.path.join(config_dir, ".runner")
+    os.makedirs(private, mode=0o700, exist_ok=True)
+    os.environ.update(ANSIBLE_CONFIG=str(ANSIBLE_CFG), PCLOUD_CONFIG_DIR=config_dir,
+                      NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    bin_dir = os.path.dirname(sys.executable)  # ansible-playbook of this environment
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    captured: Dict[str, Any] = {}
+    errors: List[str] = []
+
+    def on_event(event: Dict[str, Any]) -> bool:
+        data = event.get("event_data") or {}
+        kind = event.get("event")
+        if kind == "playbook_on_task_start" and progress:
+            progress("- %s" % data.get("task", "").strip())
+        if kind == "runner_on_ok" and data.get("task_action") in watch:
+            captured[data["task_action"]] = data.get("res") or {}
+        if kind == "runner_on_failed" and not data.get("ignore_errors"):
+            res = data.get("res") or {}
+            errors.append("%s: %s" % (data.get("task", "task"), res.get("msg") or "failed"))
+        return True
+
+    cmdline = "--check --diff" if check else ""
+    runner = ansible_runner.run(
+        private_data_dir=private,
+        playbook=str(PLAYBOOKS / ("%s.yml" % name)),
+        inventory=inventory or "localhost ansible_connection=local ansible_python_interpreter=%s" % sys.executable,
+        extravars=extravars or {},
+        cmdline=cmdline,
+        quiet=quiet,
+        event_handler=on_event,
+        rotate_artifacts=3,
+        envvars={"ANSIBLE_CONFIG": str(ANSIBLE_CFG)},
+    )
+    hosts: Dict[str, Dict[str, int]] = {}
+    for stat_key, out_key in STAT_KEYS.items():
+        for host, count in ((runner.stats or {}).get(stat_key) or {}).items():
+            hosts.setdefault(host, {k: 0 for k in STAT_KEYS.values()})[out_key] = count
+    return RunResult(status=runner.status, rc=runner.rc if runner.rc is not None else 1, hosts=hosts,
+                     results=captured, errors=errors)
