@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
@@ -42,8 +44,11 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
                  progress: Optional[Callable[[str], None]] = None) -> RunResult:
     """Run ``playbooks/<name>.yml``. Secrets travel only in the environment, never in extravars or artifacts."""
     config_dir = os.path.abspath(config_dir)
-    private = os.path.join(config_dir, ".runner")
-    os.makedirs(private, mode=0o700, exist_ok=True)
+    runner_dir = os.path.join(config_dir, ".runner")
+    os.makedirs(runner_dir, mode=0o700, exist_ok=True)
+    # A fresh private data dir per run: ansible-runner keeps env/cmdline and env/extravars between runs
+    # that share one, so a --check or an extra variable would leak into the next run.
+    private = tempfile.mkdtemp(prefix="run-", dir=runner_dir)
     os.environ.update(ANSIBLE_CONFIG=str(ANSIBLE_CFG), PCLOUD_CONFIG_DIR=config_dir,
                       NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     bin_dir = os.path.dirname(sys.executable)  # ansible-playbook of this environment
@@ -65,17 +70,20 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
         return True
 
     cmdline = "--check --diff" if check else ""
-    runner = ansible_runner.run(
-        private_data_dir=private,
-        playbook=str(PLAYBOOKS / ("%s.yml" % name)),
-        inventory=inventory or "localhost ansible_connection=local ansible_python_interpreter=%s" % sys.executable,
-        extravars=extravars or {},
-        cmdline=cmdline,
-        quiet=quiet,
-        event_handler=on_event,
-        rotate_artifacts=3,
-        envvars={"ANSIBLE_CONFIG": str(ANSIBLE_CFG)},
-    )
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=private,
+            playbook=str(PLAYBOOKS / ("%s.yml" % name)),
+            inventory=inventory or "localhost ansible_connection=local ansible_python_interpreter=%s" % sys.executable,
+            extravars=extravars or {},
+            cmdline=cmdline or None,
+            quiet=quiet,
+            event_handler=on_event,
+            artifact_dir=os.path.join(runner_dir, "artifacts"),
+            rotate_artifacts=5,
+        )
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     hosts: Dict[str, Dict[str, int]] = {}
     for stat_key, out_key in STAT_KEYS.items():
         for host, count in ((runner.stats or {}).get(stat_key) or {}).items():

@@ -86,5 +86,5 @@ def rendered_state(state: Dict[str, Any], admin_ip: str, provider: Mapping[str, 
     """The document written to infrastructure.json: the desired state plus what the run resolved."""
     out = dict(state)
     out["admin_ip"] = admin_ip
-    out["provider"] = {"name": provider["name"], "url": provider["url"]}
+    out["provider"] = provider["name"]  # not the URL: a local cloud may come back on another port
     return out
