@@ -17,9 +17,9 @@ export no_proxy := 127.0.0.1,localhost
 .PHONY: help install lint unit sanity test bench demo clean
 
 help:
-	@echo "make demo   - install, write the example fleet to ./$(CONFIG), validate it and show the plan"
+	@echo "make demo   - install, start the local cloud, orchestrate the example fleet in ./$(CONFIG), show it"
 	@echo "make test   - install, lint, unit and CLI tests, ansible-test sanity"
-	@echo "make bench  - planning benchmark (300 projects x 3 envs)"
+	@echo "make bench  - benchmarks: planning 300 projects x 3 envs; orchestrate on the local cloud"
 
 install: $(STAMP)
 
@@ -46,11 +46,19 @@ test: lint unit sanity
 
 bench: install
 	$(BIN)/python benchmarks/plan_scale.py
+	$(BIN)/python benchmarks/orchestrate.py
 
 demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) init
 	$(BIN)/pcloud --config-dir $(CONFIG) validate
-	$(BIN)/pcloud --config-dir $(CONFIG) plan
+	$(BIN)/pcloud --config-dir $(CONFIG) local up
+	$(BIN)/pcloud --config-dir $(CONFIG) orchestrate
+	$(BIN)/pcloud --config-dir $(CONFIG) status
+	@echo
+	@echo "Reach the droplets:"
+	@echo "  ssh -i $(CONFIG)/ssh/id_ed25519 root@<IP above>"
+	@echo "  PCLOUD_CONFIG_DIR=$(CURDIR)/$(CONFIG) $(BIN)/ansible all -i inventory/pcloud.yml -m ansible.builtin.ping"
+	@echo "  $(BIN)/pcloud --config-dir $(CONFIG) scale hostomatic 2    # or: project add NAME, update-ip IP, local down --purge"
 
 clean:
 	rm -rf $(VENV) .ansible $(COLLECTION)/tests/output

@@ -23,7 +23,7 @@ ANYWHERE = ["0.0.0.0/0", "::/0"]
 
 def admin_ip_problem(value: Any) -> Optional[str]:
     try:
-        ip = ipaddress.ip_address(str(value).split("/")[0])
+        ip = ipaddress.ip_address(str(value).split("/", maxsplit=1)[0])
     except ValueError:
         return "not an IP address: %r" % (value,)
     if ip.is_unspecified or ip.is_multicast:

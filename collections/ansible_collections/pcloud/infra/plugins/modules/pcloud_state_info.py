@@ -18,7 +18,14 @@ description:
 extends_documentation_fragment:
   - pcloud.infra.pcloud
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    support: full
+    details: This module never changes anything.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
 options:
   admin_ip:
     description:
