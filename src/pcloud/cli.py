@@ -327,7 +327,7 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
             variables["pcloud_force"] = True
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
         result = run_playbook("orchestrate", config_dir, variables, check=args.check, quiet=True,
-                              watch=("pcloud.infra.pcloud_state_info",), progress=progress)
+                              watch=("pcloud.infra.pcloud_state_info", "pcloud.infra.pcloud_state"), progress=progress)
     plan = result.results.get("pcloud.infra.pcloud_state_info") or {}
     changes = plan.get("changes") or {}
     summary = result.summary()
@@ -340,7 +340,8 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
-        print(render_run(summary, plan.get("state")))
+        final = (result.results.get("pcloud.infra.pcloud_state") or {}).get("infrastructure") or plan.get("state")
+        print(render_run(summary, final))
     for error in result.errors:
         print("pcloud: %s" % error, file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -115,6 +115,10 @@ def ensure_network(client: docker.DockerClient, cloud: CloudConfig) -> None:
         client.networks.create(cloud.network, driver="bridge", ipam=docker.types.IPAMConfig(pool_configs=[pool]),
                                labels={LABEL_CLOUD: cloud.cloud_id})
         return
+    owner = (net.attrs.get("Labels") or {}).get(LABEL_CLOUD)
+    if owner != cloud.cloud_id:
+        raise EngineError("network %r belongs to another local cloud (id %s); stop that one with 'pcloud local down "
+                          "--purge' in its config dir, or give this one --network and --subnet" % (cloud.network, owner))
     subnets = [c.get("Subnet") for c in (net.attrs.get("IPAM") or {}).get("Config") or ()]
     if cloud.subnet not in subnets:
         raise EngineError("network %r exists with subnet %s, not %s; remove it or choose another name"

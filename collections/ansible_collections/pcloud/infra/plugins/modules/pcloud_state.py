@@ -42,8 +42,8 @@ path:
   description: The file written.
   returned: always
   type: str
-state:
-  description: The rendered state.
+infrastructure:
+  description: The rendered state, as written to C(infrastructure.json).
   returned: always
   type: dict
 """
@@ -91,7 +91,7 @@ def main() -> None:
     diff = {"before": json.dumps(before, indent=1, sort_keys=True) + "\n" if before else "",
             "after": json.dumps(after, indent=1, sort_keys=True) + "\n",
             "before_header": path, "after_header": path}
-    module.exit_json(changed=changed, path=path, state=after, diff=diff)
+    module.exit_json(changed=changed, path=path, infrastructure=after, diff=diff)
 
 
 if __name__ == "__main__":
