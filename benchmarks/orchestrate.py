@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from pcloud.localcloud.engine import Engine
 
 PCLOUD = str(Path(sys.executable).parent / "pcloud")
 
@@ -38,16 +39,6 @@ def api(url: str, token: str, method: str, path: str, body=None):
     with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310 - loopback only
         raw = resp.read()
         return json.loads(raw) if raw else None
-
-
-def ssh_ready(ip: str) -> None:
-    while True:
-        try:
-            with socket.create_connection((ip, 22), timeout=2) as sock:
-                if sock.recv(8).startswith(b"SSH-"):
-                    return
-        except OSError:
-            time.sleep(0.02)
 
 
 def main() -> int:
@@ -79,7 +70,7 @@ def main() -> int:
                     "name": "bench-%d" % i, "size": "s-1vcpu-1gb", "region": "lon1", "image": "debian-12-x64",
                     "ssh_keys": [key], "tags": ["bench"]})
                 droplet = api(endpoint["url"], token, "GET", "/droplets/%d" % made["droplet"]["id"])["droplet"]
-                ssh_ready(droplet["networks"]["v4"][0]["ip_address"])
+                Engine.wait_ssh(droplet["networks"]["v4"][0]["ip_address"])
                 ready.append(time.perf_counter() - start)
             print("cold orchestrate (3 droplets, 2 projects): %.1f s (target <= 30 s), created %s, changed=%d"
                   % (cold_s, ",".join(sorted(cold["created"])), cold["changed"]))

@@ -8,6 +8,7 @@ in the looser shapes the modules really send (nulls, string ids, unknown keys). 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import re
 import uuid
@@ -16,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from flask import Flask, Response, request
 
 from pcloud.localcloud import catalog, firewall
-from pcloud.localcloud.engine import Engine, EngineError
+from pcloud.localcloud.engine import DROPLET_IMAGE, Engine, EngineError
 from pcloud.localcloud.store import Store
 
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
@@ -280,8 +281,6 @@ class LocalCloud:
         return _json({"droplet": answer[0], "links": {"actions": []}}, 202)
 
     def _image_ref(self, kind: str, snapshot_id: Optional[int]) -> str:
-        from pcloud.localcloud.engine import DROPLET_IMAGE
-
         if kind != "snapshot":
             return DROPLET_IMAGE
         snap = self.store.data["snapshots"].get(str(snapshot_id))
@@ -480,8 +479,6 @@ class LocalCloud:
             target = self._target(rule.get(key))
             for address in target["addresses"]:
                 try:
-                    import ipaddress
-
                     ipaddress.ip_network(address, strict=False)
                 except ValueError:
                     raise _unprocessable("Invalid address %r." % address) from None

@@ -8,10 +8,15 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
-from ansible_collections.pcloud.infra.plugins.module_utils.topology import FLEET_TAG
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import ProviderError, SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
+from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, Provider, local_gateway, resolve_provider
+from ansible_collections.pcloud.infra.plugins.module_utils.spec import Spec, load_spec, load_state_file
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import FLEET_TAG, apply_ips, build_state
 
 FIREWALL_NAME = "pcloud-fleet"
 SSH_KEY_NAME = "pcloud-fleet"
@@ -88,3 +93,30 @@ def rendered_state(state: Dict[str, Any], admin_ip: str, provider: Mapping[str, 
     out["admin_ip"] = admin_ip
     out["provider"] = provider["name"]  # not the URL: a local cloud may come back on another port
     return out
+
+
+@dataclass
+class ProviderPlan:
+    provider: Provider
+    spec: Spec
+    previous: Optional[Dict[str, Any]]
+    state: Dict[str, Any]
+    droplets: List[Dict[str, Any]]
+    admin_ip: str
+
+
+def plan_against_provider(config_dir: str, api_url: Optional[str], api_token: Optional[str], fleet_tag: str,
+                          timeout: float, admin_ip: Optional[str]) -> ProviderPlan:
+    """Spec + previous state + the provider's droplets (their IPs) + the admin IP, for the modules."""
+    provider = resolve_provider(os.environ, api_url, api_token, config_dir)
+    if provider is None:
+        raise ProviderError("no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
+                            "or DO_API_TOKEN for DigitalOcean")
+    spec = load_spec(config_dir)
+    loaded = load_state_file(config_dir)
+    previous = loaded.data if loaded is not None and isinstance(loaded.data, dict) else None
+    state = build_state(spec, previous)
+    droplets = Client(provider, timeout=timeout).droplets(tag=fleet_tag)
+    apply_ips(state, droplet_ips(match_droplets(state, droplets, fleet_tag)))
+    return ProviderPlan(provider=provider, spec=spec, previous=previous, state=state, droplets=droplets,
+                        admin_ip=resolve_admin_ip(admin_ip, previous, provider.name, local_gateway(config_dir)))

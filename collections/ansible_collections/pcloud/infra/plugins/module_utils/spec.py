@@ -289,17 +289,24 @@ def _environments(values: List[Any]) -> Tuple[Tuple[str, ...], List[str]]:
 # --------------------------------------------------------------------------- JSON infrastructure_spec
 
 
-def parse_infrastructure_spec(doc: LocatedJSON) -> InfraSpec:
+def _json_reporter(doc: LocatedJSON) -> Tuple[Problems, Any]:
+    """A problem list and ``bad(path, message)`` that records FILE:LINE and the field path;
+    raises at once when the document is not a JSON object."""
     problems = Problems()
-    file = doc.file
-    root = doc.data
 
     def bad(path: Tuple[Any, ...], message: str) -> None:
-        problems.add(message, file=file, line=doc.line(path), field=path_str(path))
+        problems.add(message, file=doc.file, line=doc.line(path), field=path_str(path))
 
-    if not isinstance(root, dict):
-        bad((), "expected a JSON object at the top level, got %s" % _tname(root))
+    if not isinstance(doc.data, dict):
+        bad((), "expected a JSON object at the top level, got %s" % _tname(doc.data))
         problems.raise_if_any()
+    return problems, bad
+
+
+def parse_infrastructure_spec(doc: LocatedJSON) -> InfraSpec:
+    problems, bad = _json_reporter(doc)
+    file = doc.file
+    root = doc.data
     spec = root.get("infrastructure_spec")
     base: Tuple[Any, ...] = ("infrastructure_spec",)
     if not isinstance(spec, dict):
@@ -365,16 +372,9 @@ def parse_infrastructure_spec(doc: LocatedJSON) -> InfraSpec:
 
 
 def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
-    problems = Problems()
+    problems, bad = _json_reporter(doc)
     file = doc.file
     root = doc.data
-
-    def bad(path: Tuple[Any, ...], message: str) -> None:
-        problems.add(message, file=file, line=doc.line(path), field=path_str(path))
-
-    if not isinstance(root, dict):
-        bad((), "expected a JSON object at the top level, got %s" % _tname(root))
-        problems.raise_if_any()
     _unknown_keys(root, ("deployment_platform", "git_config", "projects", "versioning"), (), bad)
     platform = root.get("deployment_platform", "docker")
     if platform not in PLATFORMS:

@@ -55,12 +55,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pcloud.infra.plugins.module_utils.argspec import pcloud_argument_spec
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
-from ansible_collections.pcloud.infra.plugins.module_utils.fleet import rendered_state, resolve_admin_ip
-from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
-from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, local_gateway, resolve_provider
-from ansible_collections.pcloud.infra.plugins.module_utils.spec import INFRASTRUCTURE_JSON, load_spec, load_state_file
+from ansible_collections.pcloud.infra.plugins.module_utils.fleet import plan_against_provider, rendered_state
+from ansible_collections.pcloud.infra.plugins.module_utils.spec import INFRASTRUCTURE_JSON
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import FileLock, write_json_atomic
-from ansible_collections.pcloud.infra.plugins.module_utils.topology import apply_ips, build_state
 
 
 def main() -> None:
@@ -70,19 +67,11 @@ def main() -> None:
     params = module.params
     path = os.path.join(params["config_dir"], INFRASTRUCTURE_JSON)
     try:
-        provider = resolve_provider(os.environ, params["api_url"], params["api_token"], params["config_dir"])
-        if provider is None:
-            module.fail_json(msg="no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
-                                 "or DO_API_TOKEN for DigitalOcean")
         with FileLock(path + ".lock"):
-            pcloud_spec = load_spec(params["config_dir"])
-            previous = load_state_file(params["config_dir"])
-            before = previous.data if previous is not None else None
-            state = build_state(pcloud_spec, before)
-            droplets = Client(provider, timeout=params["timeout"]).droplets(tag=params["fleet_tag"])
-            apply_ips(state, droplet_ips(match_droplets(state, droplets, params["fleet_tag"])))
-            admin_ip = resolve_admin_ip(params["admin_ip"], before, provider.name, local_gateway(params["config_dir"]))
-            after = rendered_state(state, admin_ip, {"name": provider.name, "url": provider.url})
+            plan = plan_against_provider(params["config_dir"], params["api_url"], params["api_token"],
+                                         params["fleet_tag"], params["timeout"], params["admin_ip"])
+            before = plan.previous
+            after = rendered_state(plan.state, plan.admin_ip, {"name": plan.provider.name, "url": plan.provider.url})
             changed = json.dumps(before, sort_keys=True) != json.dumps(after, sort_keys=True)
             if changed and not module.check_mode:
                 write_json_atomic(path, after, mode=0o644)

@@ -78,21 +78,12 @@ admin_ip:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pcloud.infra.plugins.module_utils.argspec import pcloud_argument_spec
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
-from ansible_collections.pcloud.infra.plugins.module_utils.fleet import (
-    droplet_requests,
-    firewall_spec,
-    resolve_admin_ip,
-)
-from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
-from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, local_gateway, resolve_provider
-from ansible_collections.pcloud.infra.plugins.module_utils.spec import load_spec, load_state_file
-from ansible_collections.pcloud.infra.plugins.module_utils.topology import apply_ips, build_state, diff_droplets
+from ansible_collections.pcloud.infra.plugins.module_utils.fleet import droplet_requests, firewall_spec, plan_against_provider
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import diff_droplets
 
 
 def main() -> None:
@@ -101,28 +92,19 @@ def main() -> None:
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
-        provider = resolve_provider(os.environ, params["api_url"], params["api_token"], params["config_dir"])
-        if provider is None:
-            module.fail_json(msg="no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
-                                 "or DO_API_TOKEN for DigitalOcean")
-        pcloud_spec = load_spec(params["config_dir"])
-        previous = load_state_file(params["config_dir"])
-        previous_data = previous.data if previous is not None else None
-        state = build_state(pcloud_spec, previous_data)
-        droplets = Client(provider, timeout=params["timeout"]).droplets(tag=params["fleet_tag"])
-        apply_ips(state, droplet_ips(match_droplets(state, droplets, params["fleet_tag"])))
-        admin_ip = resolve_admin_ip(params["admin_ip"], previous_data, provider.name, local_gateway(params["config_dir"]))
+        plan = plan_against_provider(params["config_dir"], params["api_url"], params["api_token"], params["fleet_tag"],
+                                     params["timeout"], params["admin_ip"])
     except PcloudError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(
         changed=False,
-        provider={"name": provider.name, "url": provider.url},
-        state=state,
-        droplets=droplet_requests(state, params["image"]),
-        changes=diff_droplets(state, droplets, params["fleet_tag"]),
-        firewall=firewall_spec(admin_ip, params["fleet_tag"]),
-        admin_ip=admin_ip,
-        warnings=list(pcloud_spec.warnings),
+        provider={"name": plan.provider.name, "url": plan.provider.url},
+        state=plan.state,
+        droplets=droplet_requests(plan.state, params["image"]),
+        changes=diff_droplets(plan.state, plan.droplets, params["fleet_tag"]),
+        firewall=firewall_spec(plan.admin_ip, params["fleet_tag"]),
+        admin_ip=plan.admin_ip,
+        warnings=list(plan.spec.warnings),
     )
 
 
