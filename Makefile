@@ -49,7 +49,7 @@ bench: install
 	$(BIN)/python benchmarks/orchestrate.py
 
 demo: install
-	$(BIN)/pcloud --config-dir $(CONFIG) init
+	$(BIN)/pcloud --config-dir $(CONFIG) init --example
 	$(BIN)/pcloud --config-dir $(CONFIG) validate
 	$(BIN)/pcloud --config-dir $(CONFIG) local up
 	$(BIN)/pcloud --config-dir $(CONFIG) orchestrate

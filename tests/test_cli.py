@@ -210,3 +210,26 @@ def test_console_script_exit_codes(seed_config):
     assert bad.stderr.strip() == "%s:2: Project: illegal project name 'Bad Name': use lower-case letters, digits " \
                                  "and '-', starting with a letter, not ending with '-', at most 41 characters" % (
                                      seed_config / "projects.csv")
+
+
+def test_init_example_makes_a_git_repository_and_secrets(capsys, tmp_path):
+    from ansible_collections.pcloud.infra.plugins.module_utils import secrets
+    from ansible_collections.pcloud.infra.plugins.module_utils.spec import load_spec
+
+    config = tmp_path / "cfg"
+    code, out, _ = run(capsys, "--config-dir", str(config), "init", "--example")
+    assert code == 0
+    spec = load_spec(str(config))
+    assert [s.name for s in spec.deploy.services_for("hostomatic")] == ["backend", "frontend", "worker_email",
+                                                                         "scheduler"]
+    url = spec.deploy.repo_url("hostomatic")
+    assert url == "file://%s/git/hostomatic.git" % config
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", url, str(clone)], check=True)
+    assert (clone / "backend" / "Dockerfile").read_text().startswith("ARG BASE_IMAGE=")
+    assert stat.S_IMODE((config / ".env").stat().st_mode) == 0o600
+    dotenv = secrets.parse_dotenv((config / ".env").read_text(), ".env")
+    for service in spec.deploy.services_for("hostomatic"):
+        assert secrets.resolve("hostomatic", "uat", service.secrets, {}, dotenv)  # every secret is served
+    code, out, _ = run(capsys, "--config-dir", str(config), "init", "--example")
+    assert code == 0 and "wrote" not in out  # never overwrites

@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="print one JSON object")
         return cmd
 
-    add("init", "write example spec files and the fleet's SSH key pair (never overwrites)")
+    init = add("init", "write example spec files and the fleet's SSH key pair (never overwrites)")
+    init.add_argument("--example", action="store_true",
+                      help="the example project: its deployment config, a Git repository of it, and .env secrets")
     add("validate", "check the spec; exit 2 with FILE:LINE: field: problem lines when it is invalid")
     add("plan", "show the desired state (and, with a provider, what would be created or destroyed)", data=True)
     add("status", "show the rendered state and what the provider reports", data=True)
@@ -152,6 +154,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     written, kept = [], []
     data = resources.files("pcloud") / "data" / "init"
     for target, source in INIT_FILES.items():
+        if args.example and target == "deployment_config.json":
+            continue  # the example writes its own
         path = os.path.join(config_dir, target)
         if os.path.exists(path):
             kept.append(path)
@@ -167,6 +171,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         _write_new(key, private, 0o600)
         _write_new(key + ".pub", public, 0o644)
         written.extend([key, key + ".pub"])
+    if args.example:
+        from pcloud.example import install_example
+
+        written.extend(install_example(config_dir, kept))
     for path in written:
         print("wrote  %s" % path)
     for path in kept:

@@ -86,14 +86,44 @@ def ensure_images(client: docker.DockerClient, log=print) -> None:
         docker_cli = shutil.which("docker")
         if not docker_cli:
             raise EngineError("the docker CLI is missing: apt-get install docker.io")
-        with tempfile.TemporaryDirectory(prefix="pcloud-droplet-") as ctx:
-            source = resources.files("pcloud.localcloud") / "droplet"
-            for name in ("Dockerfile", "sshd_config", "droplet-init"):
-                with open(os.path.join(ctx, name), "wb") as handle:
-                    handle.write((source / name).read_bytes())
-            shutil.copy(os.path.realpath(docker_cli), os.path.join(ctx, "docker"))
-            client.images.build(path=ctx, tag=DROPLET_IMAGE, buildargs={"BASE_IMAGE": BASE_IMAGE}, rm=True,
-                                pull=False)
+        _build(client, DROPLET_IMAGE, resources.files("pcloud.localcloud") / "droplet",
+               extra={"docker": os.path.realpath(docker_cli)})
+
+
+# Service images built from Debian packages on first use (the DigitalOcean provider uses registry images).
+SERVICE_IMAGES = ("python", "postgres", "redis", "nginx")
+
+
+def service_image(name: str) -> str:
+    return "pcloud/%s:bookworm" % name
+
+
+def ensure_service_image(client: docker.DockerClient, name: str, log=print) -> str:
+    """``pcloud/<name>:bookworm``, built from ``images/<name>`` on the template image when absent."""
+    if name not in SERVICE_IMAGES:
+        raise EngineError("unknown service image %r (known: %s)" % (name, ", ".join(SERVICE_IMAGES)))
+    ref = service_image(name)
+    if not _has_image(client, ref):
+        ensure_images(client, log)
+        log("building %s" % ref)
+        _build(client, ref, resources.files("pcloud.localcloud") / "images" / name)
+    return ref
+
+
+def _build(client: docker.DockerClient, tag: str, source: Any, extra: Optional[Dict[str, str]] = None) -> None:
+    """docker build of a packaged context (plus extra host files), FROM the template image, never pulling."""
+    with tempfile.TemporaryDirectory(prefix="pcloud-build-") as ctx:
+        for item in source.iterdir():
+            if item.is_file():
+                with open(os.path.join(ctx, item.name), "wb") as handle:
+                    handle.write(item.read_bytes())
+        for name, path in (extra or {}).items():
+            shutil.copy(path, os.path.join(ctx, name))
+        try:
+            client.images.build(path=ctx, tag=tag, buildargs={"BASE_IMAGE": BASE_IMAGE}, rm=True, pull=False)
+        except docker.errors.BuildError as exc:
+            tail = " | ".join(str(line.get("stream", "")).strip() for line in exc.build_log if line.get("stream"))[-600:]
+            raise EngineError("building %s failed: %s (%s)" % (tag, exc.msg, tail)) from None
 
 
 def _has_image(client: docker.DockerClient, ref: str) -> bool:

@@ -28,10 +28,15 @@ class Secret(NamedTuple):
     source: str  # the variable it came from, e.g. HOSTOMATIC_PROD_DB_PASSWORD (.env)
 
 
+def project_variable(project: str, name: str) -> str:
+    """``PROJECT_NAME``: the variable that serves a secret to every environment of a project."""
+    return "%s_%s" % (project.upper().replace("-", "_"), name.upper())
+
+
 def candidates(project: str, environment: str, name: str) -> List[str]:
     """The variable names tried for a secret, in order."""
     p, e, n = project.upper().replace("-", "_"), environment.upper(), name.upper()
-    return ["%s_%s_%s" % (p, e, n), "%s_%s" % (p, n), "%s_%s" % (e, n), n]
+    return ["%s_%s_%s" % (p, e, n), project_variable(project, name), "%s_%s" % (e, n), n]
 
 
 def parse_dotenv(text: str, file: str) -> Dict[str, str]:
