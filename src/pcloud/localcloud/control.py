@@ -19,12 +19,14 @@ import docker.errors
 from pcloud.localcloud import settings
 from pcloud.localcloud.engine import (
     LABEL_CLOUD,
+    SERVICE_IMAGES,
     SNAPSHOT_REPO,
     Engine,
     EngineError,
     docker_client,
     ensure_images,
     ensure_network,
+    ensure_service_image,
     remove_network,
 )
 
@@ -99,6 +101,8 @@ def up(config_dir: str, name: str = settings.DEFAULT_NAME, network: str = settin
     client = ensure_docker(log)
     cfg = settings.init(config_dir, name, network, subnet, port)
     ensure_images(client, log)
+    for image in SERVICE_IMAGES:
+        ensure_service_image(client, image, log)
     ensure_network(client, cfg.cloud)
     token = settings.read_token(config_dir)
     running = endpoint(config_dir)
@@ -140,6 +144,8 @@ def down(config_dir: str, purge: bool = False, log: Callable[[str], None] = prin
     for container in engine.ours():
         engine.delete(container["Id"])
         log("removed droplet container %s" % container["Names"][0].lstrip("/"))
+    for volume in engine.remove_volumes():
+        log("removed volume %s" % volume)
     state_path = settings.path(config_dir, "state.json")
     if os.path.exists(state_path):
         with open(state_path, encoding="utf-8") as handle:

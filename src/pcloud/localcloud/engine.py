@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
 import os
 import shutil
 import socket
@@ -190,6 +191,10 @@ class Engine:
             labels={LABEL_CLOUD: self.cloud.cloud_id, LABEL_ID: str(droplet_id), LABEL_NAME: name})
         container_id = created["Id"]
         self._put_file(container_id, "/root/.ssh", "authorized_keys", authorized_keys.encode(), 0o600)
+        # What roles need to know about the droplet they run on: apps join this container's network namespace.
+        metadata = {"id": droplet_id, "name": name, "container": self.container_name(droplet_id, name),
+                    "cloud": self.cloud.name, "cloud_id": self.cloud.cloud_id, "provider": "local", "ip": ip}
+        self._put_file(container_id, "/etc", "pcloud-droplet.json", json.dumps(metadata).encode(), 0o644)
         self.client.api.start(container_id)
         self.wait_ssh(ip)
         return container_id
@@ -281,6 +286,14 @@ class Engine:
         code = self.client.api.exec_inspect(result["Id"])["ExitCode"]
         if code != 0:
             raise EngineError("iptables-restore failed in droplet %s: %s" % (container_id[:12], output.decode()[:300]))
+
+    def remove_volumes(self) -> List[str]:
+        """Named volumes the roles made for this cloud's droplets (labelled with the cloud id)."""
+        removed = []
+        for volume in self.client.volumes.list(filters={"label": "%s=%s" % (LABEL_CLOUD, self.cloud.cloud_id)}):
+            volume.remove(force=True)
+            removed.append(volume.name)
+        return removed
 
     def ours(self) -> List[Dict[str, Any]]:
         return self.client.api.containers(all=True, filters={"label": "%s=%s" % (LABEL_CLOUD, self.cloud.cloud_id)})

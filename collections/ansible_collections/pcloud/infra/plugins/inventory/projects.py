@@ -140,18 +140,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     self._cache[cache_key] = droplets
             key_file = self.get_option("private_key_file") or os.path.join(config_dir, "ssh", "id_ed25519")
             self._populate(spec, previous.data if previous else None, droplets,
-                           key_file if os.path.exists(key_file) else None)
+                           key_file if os.path.exists(key_file) else None, config_dir)
         except PcloudError as exc:
             raise AnsibleParserError("pcloud.infra.projects: %s" % exc) from exc
 
     def _populate(self, spec: Any, previous: Optional[Mapping[str, Any]], droplets: List[Dict[str, Any]],
-                  private_key_file: Optional[str] = None) -> None:
+                  private_key_file: Optional[str] = None, config_dir: Optional[str] = None) -> None:
         """Add hosts and groups; no I/O here."""
         tag = self.get_option("fleet_tag")
         state = build_state(spec, previous)
         matched = match_droplets(state, droplets, tag)
         apply_ips(state, droplet_ips(matched))
-        model = inventory_model(state, matched, private_key_file)
+        model = inventory_model(state, matched, private_key_file, config_dir)
         for group in sorted(model["groups"]):
             self.inventory.add_group(group)
         for host, hostvars in model["hosts"].items():

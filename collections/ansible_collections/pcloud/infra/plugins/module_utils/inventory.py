@@ -38,7 +38,7 @@ def droplet_ips(matched: Mapping[str, Mapping[str, Any]]) -> Dict[str, str]:
 
 
 def inventory_model(state: Mapping[str, Any], matched: Mapping[str, Mapping[str, Any]],
-                    private_key_file: Optional[str] = None) -> Dict[str, Any]:
+                    private_key_file: Optional[str] = None, config_dir: Optional[str] = None) -> Dict[str, Any]:
     """``{"hosts": {name: hostvars}, "groups": {group: [hosts]}}`` for the droplets that exist."""
     hosts: Dict[str, Dict[str, Any]] = {}
     groups: Dict[str, List[str]] = {"master": [], "web": []}
@@ -61,6 +61,8 @@ def inventory_model(state: Mapping[str, Any], matched: Mapping[str, Mapping[str,
         }
         if private_key_file:
             hostvars["ansible_ssh_private_key_file"] = private_key_file
+        if config_dir:
+            hostvars["pcloud_config_dir"] = config_dir
         hosts[name] = hostvars
         groups.setdefault(body["role"], []).append(name)
         projects = {s["project"] for s in services}
