@@ -14,11 +14,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export NO_PROXY := 127.0.0.1,localhost
 export no_proxy := 127.0.0.1,localhost
 
-.PHONY: help install lint unit sanity test bench demo clean
+MOLECULE_CLOUD := $(CURDIR)/.molecule/cloud
+
+.PHONY: help install lint unit sanity molecule test bench demo clean
 
 help:
 	@echo "make demo   - install, start the local cloud, orchestrate the example fleet in ./$(CONFIG), show it"
-	@echo "make test   - install, lint, unit and CLI tests, ansible-test sanity"
+	@echo "make test   - install, lint, unit/CLI/local-cloud tests, ansible-test sanity, molecule scenarios"
 	@echo "make bench  - benchmarks: planning 300 projects x 3 envs; orchestrate on the local cloud"
 
 install: $(STAMP)
@@ -42,7 +44,19 @@ sanity: install
 	cp scripts/get_pip_shim.py $(TEST_HOME)/.ansible/test/cache/get_pip_24_2.py
 	cd $(COLLECTION) && HOME=$(TEST_HOME) $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no
 
-test: lint unit sanity
+# Every role scenario on a local cloud of its own (real droplets, real SSH), removed afterwards.
+molecule: install
+	$(BIN)/pcloud --config-dir $(MOLECULE_CLOUD) local up --port 0 --network pcloud-molecule \
+	  --subnet 10.199.40.0/24 --name pcmol
+	eval "$$($(BIN)/pcloud --config-dir $(MOLECULE_CLOUD) local env)"; \
+	export PATH="$(CURDIR)/$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/collections" \
+	  XDG_CACHE_HOME="$(CURDIR)/.cache"; \
+	status=0; for scenario in $(COLLECTION)/roles/*/molecule/default; do \
+	  role=$$(basename $$(dirname $$(dirname $$scenario))); echo "== molecule: $$role"; \
+	  (cd $(COLLECTION)/roles/$$role && molecule test) || status=1; done; \
+	$(BIN)/pcloud --config-dir $(MOLECULE_CLOUD) local down --purge; exit $$status
+
+test: lint unit sanity molecule
 
 bench: install
 	$(BIN)/python benchmarks/plan_scale.py
@@ -61,4 +75,4 @@ demo: install
 	@echo "  $(BIN)/pcloud --config-dir $(CONFIG) scale hostomatic 2    # or: project add NAME, update-ip IP, local down --purge"
 
 clean:
-	rm -rf $(VENV) .ansible $(COLLECTION)/tests/output
+	rm -rf $(VENV) .ansible .cache .molecule $(COLLECTION)/tests/output
