@@ -27,10 +27,11 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # 
 )
 from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import fleet, spec_edit  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, spec_edit  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+REPO_INVENTORY = _collection.REPO_ROOT / "inventory" / "pcloud.yml"
 
 # The seeds' flag forms, accepted as aliases of the subcommands.
 FLAG_ALIASES = {
@@ -43,6 +44,8 @@ FLAG_ALIASES = {
     "--remove-project": ["project", "remove"],
     "--scale": ["scale"],
     "--update-ip": ["update-ip"],
+    "--deploy-uat": ["deploy", "uat"],
+    "--deploy-prod": ["deploy", "prod"],
 }
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
@@ -103,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("servers", type=int)
     scale.add_argument("--spec", default=None, help="also change the web droplet size")
     _run_flags(scale)
+    dep = add("deploy", "build a project from Git and deploy it to an environment (uat creates a version tag)")
+    dep.add_argument("env", help="the environment, e.g. uat")
+    dep.add_argument("project")
+    dep.add_argument("--branch", default="", help="branch to build (default: git_config.branch)")
+    dep.add_argument("--local", action="store_true", help="build from a local working copy instead of the repository")
+    dep.add_argument("--project-path", default="", help="the working copy for --local")
+    dep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
     upd.add_argument("ip")
     _run_flags(upd)
@@ -372,6 +382,54 @@ def cmd_scale(args: argparse.Namespace) -> int:
     return orchestrate(args, edit=lambda: spec_edit.scale_project(config_dir, args.name, args.servers, args.spec))
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """playbooks/deploy.yml against the inventory, under the config dir lock."""
+    from pcloud.runner import run_playbook
+
+    for kind, value in (("project", args.project), ("environment", args.env)):
+        why = names.name_problem(kind, value)
+        if why:
+            raise SpecError(why, file="(arguments)", field=kind)
+    if args.local != bool(args.project_path):
+        raise SpecError("--local and --project-path go together", file="(arguments)", field="--project-path")
+    config_dir = os.path.abspath(args.config_dir)
+    path = os.path.abspath(args.project_path) if args.project_path else ""
+    if path and not os.path.isdir(os.path.join(path, ".git")):
+        raise SpecError("not a Git working copy: %s" % path, file="(arguments)", field="--project-path")
+    with ConfigLock(config_dir, "deploy"):
+        spec, state = load_plan(config_dir)
+        if spec.infra.project(args.project) is None:
+            raise SpecError("no project %r in %s" % (args.project, spec.infra.source), file="(arguments)", field="project")
+        if "%s-%s" % (args.project, args.env) not in state["projects"]:
+            raise SpecError("project %r has no environment %r" % (args.project, args.env), file="(arguments)",
+                            field="env")
+        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        result = run_playbook("deploy", config_dir, {"pcloud_project": args.project, "pcloud_env": args.env,
+                                                     "pcloud_branch": args.branch, "pcloud_project_path": path},
+                              quiet=True, inventory=str(REPO_INVENTORY), progress=progress)
+    summary = result.summary()
+    summary.update(project=args.project, environment=args.env)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        print(render_run(summary, None))
+        if result.ok:
+            endpoint = state["droplets"][topology.MASTER].get("ip") or "<master ip>"
+            for svc, body in sorted(state["projects"]["%s-%s" % (args.project, args.env)].items()):
+                if body["type"] == "web":
+                    print("  %-10s http://%s/%s/%s/%s/" % (svc, _master_ip(config_dir) or endpoint, args.project,
+                                                           args.env, svc))
+    for error in result.errors:
+        print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _master_ip(config_dir: str) -> Optional[str]:
+    loaded = specmod.load_state_file(config_dir)
+    droplets = (loaded.data or {}).get("droplets", {}) if loaded else {}
+    return (droplets.get(topology.MASTER) or {}).get("ip")
+
+
 def cmd_update_ip(args: argparse.Namespace) -> int:
     why = fleet.admin_ip_problem(args.ip)
     if why:
@@ -384,6 +442,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "project": cmd_project,
     "scale": cmd_scale,
     "update-ip": cmd_update_ip,
+    "deploy": cmd_deploy,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

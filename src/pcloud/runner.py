@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from pcloud._collection import REPO_ROOT
 
 PLAYBOOKS = REPO_ROOT / "playbooks"
 ANSIBLE_CFG = REPO_ROOT / "ansible.cfg"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STAT_KEYS = {"ok": "ok", "changed": "changed", "failures": "failed", "dark": "unreachable", "skipped": "skipped",
              "rescued": "rescued", "ignored": "ignored"}
 
@@ -88,5 +90,9 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
     for stat_key, out_key in STAT_KEYS.items():
         for host, count in ((runner.stats or {}).get(stat_key) or {}).items():
             hosts.setdefault(host, {k: 0 for k in STAT_KEYS.values()})[out_key] = count
-    return RunResult(status=runner.status, rc=runner.rc if runner.rc is not None else 1, hosts=hosts,
-                     results=captured, errors=errors)
+    rc = runner.rc if runner.rc is not None else 1
+    if (runner.status != "successful" or rc != 0) and not errors:
+        # failed before any task (a parse error, a missing inventory): the end of ansible's own output says why
+        tail = [line for line in ANSI.sub("", runner.stdout.read() if runner.stdout else "").splitlines() if line.strip()]
+        errors.append(" / ".join(tail[-8:]) or "ansible-playbook exited with %s" % rc)
+    return RunResult(status=runner.status, rc=rc, hosts=hosts, results=captured, errors=errors)

@@ -51,8 +51,13 @@ def db():
     return LOCAL.conn
 
 
+def optional_secret(name):
+    path = os.path.join(SECRETS, name)
+    return secret(name) if os.path.exists(path) else None
+
+
 QUEUE_CLIENT = redis.Redis(host=os.environ.get("REDIS_HOST", "127.0.0.1"), port=int(os.environ.get("REDIS_PORT", 6379)),
-                           socket_timeout=5)
+                           password=optional_secret("redis_password"), socket_timeout=5)
 
 
 class Handler(BaseHTTPRequestHandler):

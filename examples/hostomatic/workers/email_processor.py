@@ -33,7 +33,10 @@ def connect():
 
 def main():
     signal.signal(signal.SIGTERM, stop)
-    queue = redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ["REDIS_PORT"]), socket_timeout=10)
+    password_file = "/run/secrets/redis_password"
+    password = secret("redis_password") if os.path.exists(password_file) else None
+    queue = redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ["REDIS_PORT"]), password=password,
+                        socket_timeout=10)
     conn = connect()
     with conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS emails (item_id integer PRIMARY KEY, status text NOT NULL, "

@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.pcloud.infra.plugins.module_utils import topology
+from ansible_collections.pcloud.infra.plugins.module_utils import deploy, releases, topology
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 
@@ -58,9 +58,24 @@ def monitored_by(state: Dict[str, Any], droplet: str) -> List[str]:
     return topology.monitored_by(state, droplet)
 
 
+def service_containers(state: Dict[str, Any], services: Dict[str, Any], key: str, droplet: str) -> List[Dict[str, Any]]:
+    return deploy.service_containers(state, services, key, droplet)
+
+
+def uat_tag(version: Optional[str], tags: List[str], stamp: str) -> str:
+    from datetime import datetime
+
+    try:
+        when = datetime.strptime(str(stamp), "%Y%m%d-%H%M")
+    except ValueError:
+        raise PcloudError("stamp %r is not YYYYMMDD-HHMM" % stamp) from None
+    return releases.uat_tag(releases.next_version(version or None, [str(t) for t in tags]), when)
+
+
 class FilterModule:
     """pcloud.infra filters."""
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
-        funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by)
+        funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
+                 service_containers, uat_tag)
         return {f.__name__: _adapt(f) for f in funcs}

@@ -156,6 +156,20 @@ class DeploymentConfig:
             return tuple(ServiceSpec(name=n, type="web") for n in DEFAULT_WEB_SERVICES)
         return proj.services
 
+    def to_json(self, projects: Tuple[str, ...]) -> Dict[str, Any]:
+        """Per project: repository, branch, versioning and services, for the deploy playbook."""
+        out: Dict[str, Any] = {"platform": self.platform, "projects": {}}
+        for name in projects:
+            proj = self.project(name)
+            out["projects"][name] = {
+                "repo_url": self.repo_url(name),
+                "branch": (proj.branch if proj and proj.branch else self.git_branch),
+                "version": dict(proj.versioning).get("version") if proj else None,
+                "services": {s.name: s.to_json() for s in self.services_for(name)},
+                "described": proj is not None,
+            }
+        return out
+
     def repo_url(self, project: str) -> Optional[str]:
         proj = self.project(project)
         if proj is not None and proj.git_url:

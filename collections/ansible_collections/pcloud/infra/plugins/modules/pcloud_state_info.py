@@ -76,6 +76,10 @@ admin_ip:
   description: The IP address SSH is allowed from.
   returned: always
   type: str
+deploy:
+  description: Per project its repository URL, branch, version and services (from C(deployment_config.json)).
+  returned: always
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -104,6 +108,7 @@ def main() -> None:
         changes=diff_droplets(plan.state, plan.droplets, params["fleet_tag"]),
         firewall=firewall_spec(plan.admin_ip, params["fleet_tag"]),
         admin_ip=plan.admin_ip,
+        deploy=plan.spec.deploy.to_json(tuple(p.name for p in plan.spec.infra.projects)),
         warnings=list(plan.spec.warnings),
     )
 

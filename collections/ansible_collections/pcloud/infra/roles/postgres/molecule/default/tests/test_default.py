@@ -2,7 +2,6 @@
 
 import pytest
 
-
 INSTANCES = [("mol-prod", 5991, "user_1", "mol_prod_1"), ("mol-uat", 5992, "user_2", "mol_uat_2")]
 
 

@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: secret
+short_description: A service secret from the environment or the config dir's .env
+version_added: 0.1.0
+author: pcloud contributors (@pcloud)
+description:
+  - Looks a secret up in the order C(PROJECT_ENV_NAME), C(PROJECT_NAME), C(ENV_NAME), C(NAME) (upper-case), first in the
+    controller's environment, then in C(.env) of the config dir.
+  - Fails naming the secret and the variables tried, never a value. Use it only in tasks with C(no_log), unless
+    O(source=true).
+options:
+  _terms:
+    description: Secret names.
+    required: true
+    type: list
+    elements: str
+  project:
+    description: The project.
+    type: str
+    required: true
+  environment:
+    description: The environment.
+    type: str
+    required: true
+  config_dir:
+    description: The config dir holding C(.env).
+    type: path
+    required: true
+  source:
+    description: Return the variable each secret comes from instead of its value (safe to show).
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Check that every secret is set, before anything changes
+  ansible.builtin.debug:
+    msg: "{{ query('pcloud.infra.secret', 'db_password', 'stripe_key', project='shop', environment='uat',
+             config_dir='/srv/pcloud/config', source=true) }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: The values (or, with O(source=true), the variable names they come from).
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.pcloud.infra.plugins.module_utils import secrets
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        config_dir = self.get_option("config_dir")
+        dotenv_path = os.path.join(config_dir, ".env")
+        try:
+            dotenv = {}
+            if os.path.exists(dotenv_path):
+                with open(dotenv_path, encoding="utf-8") as handle:
+                    dotenv = secrets.parse_dotenv(handle.read(), dotenv_path)
+            found = secrets.resolve(self.get_option("project"), self.get_option("environment"), terms, os.environ,
+                                    dotenv, where=os.path.join(config_dir, "deployment_config.json"))
+        except PcloudError as exc:
+            raise AnsibleLookupError("pcloud.infra.secret: %s" % exc) from exc
+        attr = "source" if self.get_option("source") else "value"
+        return [getattr(found[name], attr) for name in terms]

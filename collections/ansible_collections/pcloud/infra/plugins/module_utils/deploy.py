@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection: the API of this file may change without notice.
+"""What a deploy runs on a droplet: one container description per service of a project-env."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping
+
+from ansible_collections.pcloud.infra.plugins.module_utils.environment import service_environment
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import StateError
+
+# Generated per project-env by the postgres and redis roles; every service of the project-env gets them.
+PLATFORM_SECRETS = ("db_password", "redis_password")
+APP_TYPES = ("web", "worker")
+
+
+def service_containers(state: Mapping[str, Any], services: Mapping[str, Mapping[str, Any]], key: str,
+                       droplet: str) -> List[Dict[str, Any]]:
+    """The containers of project-env ``key`` on ``droplet``: name, type, port, environment, command, secrets.
+
+    ``services`` is the project's ``services`` from deployment_config.json (``ServiceSpec.to_json`` shape).
+    """
+    try:
+        rendered = state["projects"][key]
+    except KeyError:
+        raise StateError("no project-env %r in the state" % key, field="projects") from None
+    out = []
+    for name in sorted(rendered):
+        body = rendered[name]
+        if body.get("type") not in APP_TYPES or droplet not in body.get("assigned_droplets", ()):
+            continue
+        config = services.get(name) or {}
+        own = {k: str(v) for k, v in (config.get("environment") or {}).items()}
+        secrets = sorted(set(config.get("secrets") or ()) | set(PLATFORM_SECRETS))
+        out.append({
+            "service": name,
+            "type": body["type"],
+            "service_name": body["service_name"],
+            "port": body.get("port"),
+            "health_path": body.get("health_path", "/health"),
+            "environment": service_environment(state, key, name, own),
+            "command": config.get("command"),
+            "secrets": secrets,
+            "platform_secrets": [s for s in secrets if s in PLATFORM_SECRETS],
+        })
+    return out
