@@ -1,0 +1,135 @@
+"""pcloud deploy of the example project on real droplets: build, data services, web services, workers,
+the load balancer, secrets as files, and the UAT tag in the project's Git repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import docker
+import pytest
+
+from .conftest import pcloud
+
+
+@pytest.fixture(scope="module")
+def deployed(cloud):
+    config = cloud.config_dir
+    for stale in ("deployment_config.json", ".env"):
+        (config / stale).unlink(missing_ok=True)
+    shutil.rmtree(config / "git", ignore_errors=True)
+    pcloud("--config-dir", str(config), "init", "--example", env=cloud.env())
+    (config / "projects.csv").write_text("Project,Servers,MasterSpec,WebSpec,Environments\n"
+                                         "hostomatic,3,s-1vcpu-1gb,s-1vcpu-1gb,uat\n")
+    pcloud("--config-dir", str(config), "orchestrate", env=cloud.env())
+    result = pcloud("--config-dir", str(config), "deploy", "uat", "hostomatic", "--json", env=cloud.env())
+    state = json.loads((config / "infrastructure.json").read_text())
+    return cloud, state, json.loads(result.stdout), result
+
+
+def cloud_label(cloud):
+    return "pcloud.cloud=%s" % json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())["cloud_id"]
+
+
+def get(url, body=None):
+    req = urllib.request.Request(url, data=None if body is None else json.dumps(body).encode(),
+                                 method="GET" if body is None else "POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - the local cloud's master droplet
+        return resp.status, json.loads(resp.read() or b"null")
+
+
+def test_deploy_reaches_both_web_droplets_through_the_load_balancer(deployed):
+    _cloud, state, summary, _result = deployed
+    assert summary["status"] == "successful" and summary["failed"] == 0
+    lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
+    assert get(lb + "/health") == (200, {"status": "ok"})
+    members = get(lb + "/lb-status")[1]["hostomatic-uat-backend"]
+    port = state["projects"]["hostomatic-uat"]["backend"]["port"]
+    assert sorted(members) == sorted("%s:%d" % (state["droplets"][d]["ip"], port)
+                                     for d in ("hostomatic-web1", "hostomatic-web2"))
+    served_by = {get(lb + "/hostomatic/uat/backend/api/version")[1]["droplet"] for _ in range(12)}
+    assert served_by == {"hostomatic-web1", "hostomatic-web2"}
+    assert get(lb + "/hostomatic/uat/frontend/health")[0] == 200
+
+
+def test_backend_writes_postgres_and_the_worker_processes_the_job(deployed):
+    _cloud, state, _summary, _result = deployed
+    lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
+    status, body = get(lb + "/hostomatic/uat/backend/api/items", {"name": "through the lb"})
+    assert status == 201
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        items = get(lb + "/hostomatic/uat/backend/api/items")[1]["items"]
+        if any(i["id"] == body["id"] and i["email"] == "sent" for i in items):
+            return
+        time.sleep(0.5)
+    pytest.fail("the job of item %s was not processed: %s" % (body["id"], items))
+
+
+def test_uat_tag_is_pushed(deployed):
+    cloud, _state, _summary, _result = deployed
+    tags = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert len(tags) == 1 and tags[0].startswith("v1.0.0-uat-")
+
+
+def test_secrets_are_files_and_nowhere_else(deployed):
+    cloud, _state, _summary, result = deployed
+    dotenv = dict(line.split("=", 1) for line in (cloud.config_dir / ".env").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    stripe = dotenv["HOSTOMATIC_STRIPE_KEY"]
+    client = docker.from_env()
+    backends = client.containers.list(filters={"label": ["pcloud.service=backend", "pcloud.environment=uat",
+                                                         cloud_label(cloud)]})
+    assert len(backends) == 2
+    for container in backends:
+        code, out = container.exec_run(["cat", "/run/secrets/stripe_key"])
+        assert code == 0 and out.decode() == stripe
+        assert stripe not in json.dumps(client.api.inspect_container(container.id))
+        assert "STRIPE" not in " ".join(container.attrs["Config"]["Env"])
+    assert stripe not in result.stdout + result.stderr
+    assert stripe not in (cloud.config_dir / "infrastructure.json").read_text()
+    for path in (cloud.config_dir / ".runner").rglob("*"):
+        if path.is_file():
+            assert stripe not in path.read_text(errors="replace"), path
+
+
+def test_second_deploy_changes_nothing(deployed):
+    cloud, _state, _summary, _result = deployed
+    again = json.loads(pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--json",
+                              env=cloud.env()).stdout)
+    assert again["status"] == "successful" and again["changed"] == 0, again
+
+
+def test_missing_secret_fails_before_anything_changes(deployed):
+    cloud, _state, _summary, _result = deployed
+    env_file = cloud.config_dir / ".env"
+    original = env_file.read_text()
+    labels = {"label": ["pcloud.project=hostomatic", cloud_label(cloud)]}
+    before = {c.name: c.id for c in docker.from_env().containers.list(filters=labels)}
+    try:
+        env_file.write_text("\n".join(line for line in original.splitlines() if "SENDGRID" not in line) + "\n")
+        result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env(),
+                        check=False)
+    finally:
+        env_file.write_text(original)
+    assert result.returncode == 1
+    assert "secret 'sendgrid_api_key' of hostomatic-uat is not set; set one of HOSTOMATIC_UAT_SENDGRID_API_KEY" in result.stderr
+    after = {c.name: c.id for c in docker.from_env().containers.list(filters=labels)}
+    assert before
+    assert after == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["deploy", "uat", "nosuch"], "no project 'nosuch'"),
+    (["deploy", "staging", "hostomatic"], "project 'hostomatic' has no environment 'staging'"),
+    (["deploy", "uat", "Bad;Name"], "illegal project name"),
+    (["deploy", "uat", "hostomatic", "--local"], "--local and --project-path go together"),
+])
+def test_bad_deploy_requests_exit_2(deployed, args, message):
+    cloud, _state, _summary, _result = deployed
+    result = pcloud("--config-dir", str(cloud.config_dir), *args, env=cloud.env(), check=False)
+    assert result.returncode == 2 and message in result.stderr
