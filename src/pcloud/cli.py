@@ -27,7 +27,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # 
 )
 from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, spec_edit  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--branch", default="", help="branch to build (default: git_config.branch)")
     dep.add_argument("--local", action="store_true", help="build from a local working copy instead of the repository")
     dep.add_argument("--project-path", default="", help="the working copy for --local")
+    dep.add_argument("--tag", default="", help="prod: the UAT tag to promote (default: the latest)")
     dep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
     upd.add_argument("ip")
@@ -392,6 +393,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             raise SpecError(why, file="(arguments)", field=kind)
     if args.local != bool(args.project_path):
         raise SpecError("--local and --project-path go together", file="(arguments)", field="--project-path")
+    if args.tag and (args.env != "prod" or not releases.UAT_TAG_RE.match(args.tag)):
+        raise SpecError("--tag takes a UAT tag such as v1.0.0-uat-20261122-0610, and only for prod",
+                        file="(arguments)", field="--tag")
+    if args.env == "prod" and args.local:
+        raise SpecError("prod promotes a UAT build; --local builds are for uat and test", file="(arguments)",
+                        field="--local")
     config_dir = os.path.abspath(args.config_dir)
     path = os.path.abspath(args.project_path) if args.project_path else ""
     if path and not os.path.isdir(os.path.join(path, ".git")):
@@ -405,7 +412,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
                             field="env")
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
         result = run_playbook("deploy", config_dir, {"pcloud_project": args.project, "pcloud_env": args.env,
-                                                     "pcloud_branch": args.branch, "pcloud_project_path": path},
+                                                     "pcloud_branch": args.branch, "pcloud_project_path": path,
+                                                     "pcloud_tag": args.tag},
                               quiet=True, inventory=str(REPO_INVENTORY), progress=progress)
     summary = result.summary()
     summary.update(project=args.project, environment=args.env)

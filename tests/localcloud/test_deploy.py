@@ -23,7 +23,7 @@ def deployed(cloud):
     shutil.rmtree(config / "git", ignore_errors=True)
     pcloud("--config-dir", str(config), "init", "--example", env=cloud.env())
     (config / "projects.csv").write_text("Project,Servers,MasterSpec,WebSpec,Environments\n"
-                                         "hostomatic,3,s-1vcpu-1gb,s-1vcpu-1gb,uat\n")
+                                         "hostomatic,3,s-1vcpu-1gb,s-1vcpu-1gb,uat;prod\n")
     pcloud("--config-dir", str(config), "orchestrate", env=cloud.env())
     result = pcloud("--config-dir", str(config), "deploy", "uat", "hostomatic", "--json", env=cloud.env())
     state = json.loads((config / "infrastructure.json").read_text())
@@ -104,6 +104,25 @@ def test_second_deploy_changes_nothing(deployed):
     assert again["status"] == "successful" and again["changed"] == 0, again
 
 
+def test_prod_promotes_the_uat_images_without_building(deployed):
+    cloud, state, _summary, _result = deployed
+    client = docker.from_env()
+    images_before = {i.id for i in client.images.list(name="pcloud/hostomatic-backend")}
+    summary = json.loads(pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--json",
+                                env=cloud.env()).stdout)
+    assert summary["status"] == "successful"
+    assert {i.id for i in client.images.list(name="pcloud/hostomatic-backend")} == images_before  # nothing built
+    label = cloud_label(cloud)
+    uat = client.containers.list(filters={"label": ["pcloud.service=backend", "pcloud.environment=uat", label]})
+    prod = client.containers.list(filters={"label": ["pcloud.service=backend", "pcloud.environment=prod", label]})
+    assert len(prod) == 2 and {c.image.id for c in prod} == {c.image.id for c in uat}
+    lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
+    assert get(lb + "/hostomatic/prod/backend/health")[1]["service"] == "hostomatic-prod-backend"
+    result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--tag",
+                    "v9.9.9-uat-20200101-0000", env=cloud.env(), check=False)
+    assert result.returncode == 1 and "No UAT tag v9.9.9-uat-20200101-0000 in the repository" in result.stderr
+
+
 def test_missing_secret_fails_before_anything_changes(deployed):
     cloud, _state, _summary, _result = deployed
     env_file = cloud.config_dir / ".env"
@@ -128,6 +147,8 @@ def test_missing_secret_fails_before_anything_changes(deployed):
     (["deploy", "staging", "hostomatic"], "project 'hostomatic' has no environment 'staging'"),
     (["deploy", "uat", "Bad;Name"], "illegal project name"),
     (["deploy", "uat", "hostomatic", "--local"], "--local and --project-path go together"),
+    (["deploy", "uat", "hostomatic", "--tag", "v1.0.0-uat-20261122-0610"], "only for prod"),
+    (["deploy", "prod", "hostomatic", "--tag", "latest"], "--tag takes a UAT tag"),
 ])
 def test_bad_deploy_requests_exit_2(deployed, args, message):
     cloud, _state, _summary, _result = deployed

@@ -72,10 +72,14 @@ def uat_tag(version: Optional[str], tags: List[str], stamp: str) -> str:
     return releases.uat_tag(releases.next_version(version or None, [str(t) for t in tags]), when)
 
 
+def latest_uat_tag(tags: List[str]) -> str:
+    return releases.latest_uat_tag([str(t) for t in tags]) or ""
+
+
 class FilterModule:
     """pcloud.infra filters."""
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
-                 service_containers, uat_tag)
+                 service_containers, uat_tag, latest_uat_tag)
         return {f.__name__: _adapt(f) for f in funcs}
