@@ -19,7 +19,7 @@ MOLECULE_CLOUD := $(CURDIR)/.molecule/cloud
 .PHONY: help install lint unit sanity molecule test bench demo clean
 
 help:
-	@echo "make demo   - install, start the local cloud, orchestrate the example fleet in ./$(CONFIG), show it"
+	@echo "make demo   - install, start the local cloud, orchestrate the example fleet, deploy hostomatic to uat and prod"
 	@echo "make test   - install, lint, unit/CLI/local-cloud tests, ansible-test sanity, molecule scenarios"
 	@echo "make bench  - benchmarks: planning 300 projects x 3 envs; orchestrate on the local cloud"
 
@@ -67,12 +67,17 @@ demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) validate
 	$(BIN)/pcloud --config-dir $(CONFIG) local up
 	$(BIN)/pcloud --config-dir $(CONFIG) orchestrate
+	$(BIN)/pcloud --config-dir $(CONFIG) deploy uat hostomatic
+	$(BIN)/pcloud --config-dir $(CONFIG) deploy prod hostomatic
 	$(BIN)/pcloud --config-dir $(CONFIG) status
 	@echo
-	@echo "Reach the droplets:"
-	@echo "  ssh -i $(CONFIG)/ssh/id_ed25519 root@<IP above>"
+	@echo "The example project through the load balancer on master:"
+	@ip=$$(.venv/bin/python -c "import json; print(json.load(open('$(CONFIG)/infrastructure.json'))['droplets']['pcloud-master']['ip'])"); \
+	for env in uat prod; do for svc in backend frontend; do echo "  http://$$ip/hostomatic/$$env/$$svc/"; done; done; \
+	echo "  http://$$ip/lb-status"; \
+	echo "  try: curl -X POST -d '{\"name\": \"hello\"}' http://$$ip/hostomatic/uat/backend/api/items"
+	@echo "Reach the droplets: ssh -i $(CONFIG)/ssh/id_ed25519 root@<IP above>, or"
 	@echo "  PCLOUD_CONFIG_DIR=$(CURDIR)/$(CONFIG) $(BIN)/ansible all -i inventory/pcloud.yml -m ansible.builtin.ping"
-	@echo "  $(BIN)/pcloud --config-dir $(CONFIG) scale hostomatic 2    # or: project add NAME, update-ip IP, local down --purge"
 
 clean:
 	rm -rf $(VENV) .ansible .cache .molecule $(COLLECTION)/tests/output
