@@ -349,15 +349,7 @@ def parse_infrastructure_spec(doc: LocatedJSON) -> InfraSpec:
     pmap = _get(spec, "projects", dict, base, bad)
     if pmap is not None and not pmap:
         bad(base + ("projects",), "no projects defined")
-    for name, body in (pmap or {}).items():
-        ppath = base + ("projects", name)
-        why = name_problem("project", name)
-        if why:
-            bad(ppath, why)
-            continue
-        if not isinstance(body, dict):
-            bad(ppath, "expected an object, got %s" % _tname(body))
-            continue
+    for name, body, ppath in _project_entries(pmap or {}, base, bad):
         before = len(problems.errors)
         _unknown_keys(body, ("environments", "web_droplets", "web_droplet_spec"), ppath, bad)
         envs = DEFAULT_ENVIRONMENTS
@@ -406,15 +398,7 @@ def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
 
     projects: List[ProjectDeploySpec] = []
     pmap = _get(root, "projects", dict, (), bad, default={}) or {}
-    for pname, body in pmap.items():
-        ppath: Tuple[Any, ...] = ("projects", pname)
-        why = name_problem("project", pname)
-        if why:
-            bad(ppath, why)
-            continue
-        if not isinstance(body, dict):
-            bad(ppath, "expected an object, got %s" % _tname(body))
-            continue
+    for pname, body, ppath in _project_entries(pmap, (), bad):
         _unknown_keys(body, ("services", "versioning", "git_url", "branch"), ppath, bad)
         services: List[ServiceSpec] = []
         smap = _get(body, "services", dict, ppath, bad, default={}) or {}
@@ -569,6 +553,19 @@ def _get(body: Any, key: str, kind: type, path: Tuple[Any, ...], bad, default: A
         return value
     bad(path + (key,), "expected %s, got %s" % (_EXPECT[kind], _tname(value)))
     return None
+
+
+def _project_entries(pmap: Mapping[str, Any], base: Tuple[Any, ...], bad):
+    """``(name, body, path)`` for each project entry with a legal name and an object body; reports the others."""
+    for name, body in pmap.items():
+        path = base + ("projects", name)
+        why = name_problem("project", name)
+        if why:
+            bad(path, why)
+        elif not isinstance(body, dict):
+            bad(path, "expected an object, got %s" % _tname(body))
+        else:
+            yield name, body, path
 
 
 def _unknown_keys(body: Any, allowed: Tuple[str, ...], path: Tuple[Any, ...], bad) -> None:

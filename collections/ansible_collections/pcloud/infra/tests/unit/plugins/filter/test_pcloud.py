@@ -21,8 +21,8 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["lb_targets", "monitored_by", "resource_hash", "service_name", "service_port",
-                               "services_on_droplet"]
+    assert sorted(FILTERS) == ["latest_uat_tag", "lb_targets", "monitored_by", "resource_hash", "service_containers",
+                               "service_name", "service_port", "services_on_droplet", "uat_tag"]
 
 
 @pytest.mark.parametrize("name, args, expected", [
@@ -60,3 +60,20 @@ def test_lb_targets_without_ips_is_a_filter_error(seed_spec):
 def test_wrong_input_shape_is_a_filter_error():
     with pytest.raises(AnsibleFilterError, match="expected the pcloud state"):
         FILTERS["monitored_by"]({"droplets": {"a": None}}, "a")
+
+
+def test_release_filters():
+    assert FILTERS["uat_tag"]("1.2.0", [], "20261122-0610") == "v1.2.0-uat-20261122-0610"
+    assert FILTERS["uat_tag"](None, ["v1.2.0-uat-20261101-0000"], "20261122-0610") == "v1.2.1-uat-20261122-0610"
+    assert FILTERS["latest_uat_tag"](["v1.0.0-uat-20261101-0000", "v1.0.0-uat-20261102-0000", "x"]) == \
+        "v1.0.0-uat-20261102-0000"
+    assert FILTERS["latest_uat_tag"]([]) == ""
+    with pytest.raises(AnsibleFilterError, match="not YYYYMMDD-HHMM"):
+        FILTERS["uat_tag"]("1.0.0", [], "yesterday")
+
+
+def test_service_containers_filter(state, seed_deploy):
+    services = {s.name: s.to_json() for s in seed_deploy.services_for("hostomatic")}
+    web1 = FILTERS["service_containers"](state, services, "hostomatic-prod", "hostomatic-web1")
+    assert {c["service"] for c in web1} >= {"backend", "frontend"}
+    assert all(c["type"] in ("web", "worker") for c in web1)

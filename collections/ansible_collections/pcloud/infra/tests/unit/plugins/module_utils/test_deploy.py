@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.pcloud.infra.plugins.module_utils.deploy import service_containers
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import StateError
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import build_state
+
+IPS = {"pcloud-master": "10.9.0.2", "hostomatic-web1": "10.9.0.3", "hostomatic-web2": "10.9.0.4",
+       "mynewproject-web1": "10.9.0.5"}
+
+
+@pytest.fixture
+def setup(seed_spec, seed_deploy):
+    state = build_state(seed_spec, ips=IPS)
+    services = {s.name: s.to_json() for s in seed_deploy.services_for("hostomatic")}
+    return state, services
+
+
+def test_containers_per_droplet(setup):
+    state, services = setup
+    on = {d: {c["service"] for c in service_containers(state, services, "hostomatic-prod", d)} for d in IPS}
+    assert on["pcloud-master"] == set() and on["mynewproject-web1"] == set()  # data stores are not app containers
+    workers = {w for d in ("hostomatic-web1", "hostomatic-web2") for w in on[d]} - {"backend", "frontend"}
+    assert workers == {"worker_email", "scheduler"}
+    assert {"backend", "frontend"} <= on["hostomatic-web1"] and {"backend", "frontend"} <= on["hostomatic-web2"]
+
+
+def test_container_description(setup):
+    state, services = setup
+    web1 = {c["service"]: c for c in service_containers(state, services, "hostomatic-prod", "hostomatic-web1")}
+    backend = web1["backend"]
+    assert backend["type"] == "web" and backend["port"] == state["projects"]["hostomatic-prod"]["backend"]["port"]
+    assert backend["secrets"] == ["db_password", "redis_password", "stripe_key"]
+    assert backend["platform_secrets"] == ["db_password", "redis_password"]
+    assert backend["environment"]["SERVICE_PORT"] == str(backend["port"]) and backend["command"] is None
+    assert "stripe_key" not in " ".join(backend["environment"]).lower()
+
+
+def test_unknown_project_env(setup):
+    state, services = setup
+    with pytest.raises(StateError, match="no project-env 'nope-prod'"):
+        service_containers(state, services, "nope-prod", "pcloud-master")
