@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 	touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks scripts collections
+	$(BIN)/ruff check src tests benchmarks scripts collections examples
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint -q
 

@@ -28,6 +28,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # 
 from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import release_store  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -114,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--project-path", default="", help="the working copy for --local")
     dep.add_argument("--tag", default="", help="prod: the UAT tag to promote (default: the latest)")
     dep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    rb = add("rollback", "redeploy the previous release of an environment (images and config together)")
+    rb.add_argument("project")
+    rb.add_argument("env")
+    rb.add_argument("--service", default=None, help="only this service goes back")
+    rb.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
     upd.add_argument("ip")
     _run_flags(upd)
@@ -383,7 +389,21 @@ def cmd_scale(args: argparse.Namespace) -> int:
     return orchestrate(args, edit=lambda: spec_edit.scale_project(config_dir, args.name, args.servers, args.spec))
 
 
-def cmd_deploy(args: argparse.Namespace) -> int:
+def cmd_rollback(args: argparse.Namespace) -> int:
+    for kind, value in (("project", args.project), ("environment", args.env)):
+        why = names.name_problem(kind, value)
+        if why:
+            raise SpecError(why, file="(arguments)", field=kind)
+    history = release_store.load_history(os.path.abspath(args.config_dir), "%s-%s" % (args.project, args.env))
+    images = releases.rollback_target(history, args.service)
+    previous = history[-2]
+    print("rolling %s-%s back to release %s (%s)" % (args.project, args.env, previous.get("number"),
+                                                     previous.get("tag") or previous["commit"][:12]), file=sys.stderr)
+    args.branch, args.local, args.project_path, args.tag = "", False, "", ""
+    return cmd_deploy(args, {"pcloud_images_override": images, "pcloud_override_commit": previous["commit"]})
+
+
+def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = None) -> int:
     """playbooks/deploy.yml against the inventory, under the config dir lock."""
     from pcloud.runner import run_playbook
 
@@ -413,7 +433,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
         result = run_playbook("deploy", config_dir, {"pcloud_project": args.project, "pcloud_env": args.env,
                                                      "pcloud_branch": args.branch, "pcloud_project_path": path,
-                                                     "pcloud_tag": args.tag},
+                                                     "pcloud_tag": args.tag, **(override or {})},
                               quiet=True, inventory=str(REPO_INVENTORY), progress=progress)
     summary = result.summary()
     summary.update(project=args.project, environment=args.env)
@@ -451,6 +471,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "scale": cmd_scale,
     "update-ip": cmd_update_ip,
     "deploy": cmd_deploy,
+    "rollback": cmd_rollback,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

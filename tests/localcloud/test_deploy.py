@@ -123,6 +123,50 @@ def test_prod_promotes_the_uat_images_without_building(deployed):
     assert result.returncode == 1 and "No UAT tag v9.9.9-uat-20200101-0000 in the repository" in result.stderr
 
 
+def test_release_history_records_versions_not_values(deployed):
+    cloud, _state, _summary, _result = deployed
+    history = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())
+    assert len(history) == 1  # the no-change redeploy recorded nothing
+    release = history[0]
+    assert release["tag"].startswith("v1.0.0-uat-") and release["kind"] == "deploy"
+    assert set(release["images"]) == {"backend", "frontend", "worker_email", "scheduler"}
+    assert all(i.startswith("sha256:") for i in release["image_ids"].values())
+    assert set(release["secret_versions"]) == {"stripe_key", "stripe_publishable_key", "sendgrid_api_key"}
+    text = (cloud.config_dir / "releases" / "hostomatic-uat.json").read_text()
+    for line in (cloud.config_dir / ".env").read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            assert line.split("=", 1)[1] not in text
+
+
+def test_code_change_then_rollback(deployed, tmp_path):
+    cloud, state, _summary, _result = deployed
+    lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
+    work = tmp_path / "hostomatic"
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
+    (work / "backend" / "VERSION").write_text("1.0.1\n")
+    subprocess.run(git + ["-C", str(work), "commit", "--quiet", "-am", "backend 1.0.1"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "--quiet", "origin", "main"], check=True)
+    pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env())
+    assert {get(lb + "/hostomatic/uat/backend/api/version")[1]["version"] for _ in range(6)} == {"1.0.1"}
+    summary = json.loads(pcloud("--config-dir", str(cloud.config_dir), "rollback", "hostomatic", "uat", "--json",
+                                env=cloud.env()).stdout)
+    assert summary["status"] == "successful"
+    assert {get(lb + "/hostomatic/uat/backend/api/version")[1]["version"] for _ in range(6)} == {"1.0.0"}
+    history = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())
+    assert [r["kind"] for r in history] == ["deploy", "deploy", "rollback"]
+    assert history[2]["image_ids"] == history[0]["image_ids"] and history[2]["commit"] == history[0]["commit"]
+    tags = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"], capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert len(tags) == 2
+
+
+def test_rollback_without_history_exits_2(deployed):
+    cloud, _state, _summary, _result = deployed
+    result = pcloud("--config-dir", str(cloud.config_dir), "rollback", "hostomatic", "test", env=cloud.env(), check=False)
+    assert result.returncode == 2 and "no earlier release to roll back to (0 recorded)" in result.stderr
+
+
 def test_missing_secret_fails_before_anything_changes(deployed):
     cloud, _state, _summary, _result = deployed
     env_file = cloud.config_dir / ".env"

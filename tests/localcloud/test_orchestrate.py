@@ -38,6 +38,9 @@ def write_csv(cloud, rows):
 
 @pytest.fixture(scope="module")
 def initialised(cloud):
+    # start from an empty fleet whatever ran before in this cloud
+    assert cloud.request("DELETE", "/droplets?tag_name=pcloud")[0] == 204
+    (cloud.config_dir / "infrastructure.json").unlink(missing_ok=True)
     run(cloud, "init")
     write_csv(cloud, [("hostomatic", 3), ("digitalpixo", 1)])
     return cloud

@@ -35,6 +35,8 @@ def connect():
 def migrate():
     conn = connect()
     with conn, conn.cursor() as cur:
+        # services start together: serialise the schema changes (CREATE ... IF NOT EXISTS races otherwise)
+        cur.execute("SELECT pg_advisory_xact_lock(7341)")
         cur.execute("CREATE TABLE IF NOT EXISTS items (id serial PRIMARY KEY, name text NOT NULL, "
                     "created_at timestamptz NOT NULL DEFAULT now())")
         cur.execute("CREATE TABLE IF NOT EXISTS emails (item_id integer PRIMARY KEY, status text NOT NULL, "
@@ -56,7 +58,7 @@ def optional_secret(name):
     return secret(name) if os.path.exists(path) else None
 
 
-QUEUE_CLIENT = redis.Redis(host=os.environ.get("REDIS_HOST", "127.0.0.1"), port=int(os.environ.get("REDIS_PORT", 6379)),
+QUEUE_CLIENT = redis.Redis(host=os.environ.get("REDIS_HOST", "127.0.0.1"), port=int(os.environ.get("REDIS_PORT", "6379")),
                            password=optional_secret("redis_password"), socket_timeout=5)
 
 

@@ -22,6 +22,8 @@ def main():
             conn = psycopg2.connect(host=os.environ["DB_HOST"], port=os.environ["DB_PORT"], dbname=os.environ["DB_NAME"],
                                     user=os.environ["DB_USER"], password=secret("db_password"), connect_timeout=3)
             with conn, conn.cursor() as cur:
+                # services start together: serialise the schema changes (CREATE ... IF NOT EXISTS races otherwise)
+                cur.execute("SELECT pg_advisory_xact_lock(7341)")
                 cur.execute("CREATE TABLE IF NOT EXISTS scheduler_runs (id serial PRIMARY KEY, "
                             "ran_at timestamptz NOT NULL DEFAULT now(), service text)")
                 cur.execute("INSERT INTO scheduler_runs (service) VALUES (%s)", (os.environ.get("SERVICE_NAME"),))

@@ -2,18 +2,14 @@
 
 import os
 import signal
+import threading
 import time
 
 import psycopg2
 import redis
 
 QUEUE = "%s-%s-emails" % (os.environ.get("PROJECT", "hostomatic"), os.environ.get("ENVIRONMENT", "dev"))
-STOP = False
-
-
-def stop(*_):
-    global STOP
-    STOP = True  # finish the job in hand, then leave
+STOP = threading.Event()  # set by SIGTERM: finish the job in hand, then leave
 
 
 def secret(name):
@@ -32,17 +28,19 @@ def connect():
 
 
 def main():
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     password_file = "/run/secrets/redis_password"
     password = secret("redis_password") if os.path.exists(password_file) else None
     queue = redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ["REDIS_PORT"]), password=password,
                         socket_timeout=10)
     conn = connect()
     with conn, conn.cursor() as cur:
+        # services start together: serialise the schema changes (CREATE ... IF NOT EXISTS races otherwise)
+        cur.execute("SELECT pg_advisory_xact_lock(7341)")
         cur.execute("CREATE TABLE IF NOT EXISTS emails (item_id integer PRIMARY KEY, status text NOT NULL, "
                     "processed_by text, processed_at timestamptz)")
     print("worker_email waiting on %s" % QUEUE, flush=True)
-    while not STOP:
+    while not STOP.is_set():
         job = queue.brpop(QUEUE, timeout=2)
         if job is None:
             continue

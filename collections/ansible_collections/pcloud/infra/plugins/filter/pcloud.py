@@ -69,7 +69,12 @@ def uat_tag(version: Optional[str], tags: List[str], stamp: str) -> str:
         when = datetime.strptime(str(stamp), "%Y%m%d-%H%M")
     except ValueError:
         raise PcloudError("stamp %r is not YYYYMMDD-HHMM" % stamp) from None
-    return releases.uat_tag(releases.next_version(version or None, [str(t) for t in tags]), when)
+    existing = [str(t) for t in tags]
+    tag = releases.uat_tag(releases.next_version(version or None, existing), when)
+    while tag in existing:  # two UAT deploys within one minute: the patch number goes up
+        major, minor, patch = releases.UAT_TAG_RE.match(tag).groups()[:3]
+        tag = releases.uat_tag("%s.%s.%d" % (major, minor, int(patch) + 1), when)
+    return tag
 
 
 def latest_uat_tag(tags: List[str]) -> str:

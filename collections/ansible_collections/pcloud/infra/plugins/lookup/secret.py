@@ -36,6 +36,12 @@ options:
     description: Return the variable each secret comes from instead of its value (safe to show).
     type: bool
     default: false
+  version:
+    description:
+      - Return a version of each value instead of the value (safe to show and to record in a release) - an
+        HMAC-SHA256 under a key kept in C(secrets/.version-key) of the config dir, created when missing.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -75,5 +81,22 @@ class LookupModule(LookupBase):
                                     dotenv, where=os.path.join(config_dir, "deployment_config.json"))
         except PcloudError as exc:
             raise AnsibleLookupError("pcloud.infra.secret: %s" % exc) from exc
+        if self.get_option("version"):
+            key = _version_key(os.path.join(config_dir, "secrets", ".version-key"))
+            return [secrets.version(found[name].value, key) for name in terms]
         attr = "source" if self.get_option("source") else "value"
         return [getattr(found[name], attr) for name in terms]
+
+
+def _version_key(path):
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(32))
+    with open(path, "rb") as handle:
+        return handle.read()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
 
@@ -52,3 +52,53 @@ def next_version(configured: Optional[str], tags: Iterable[str]) -> str:
         return FIRST_VERSION
     major, minor, patch = max(versions)
     return "%d.%d.%d" % (major, minor, patch + 1)
+
+
+KEEP_RELEASES = 20
+
+
+def release_record(commit: str, tag: Optional[str], images: Mapping[str, str], image_ids: Mapping[str, str],
+                   services: Mapping[str, Any], secret_versions: Mapping[str, Any], who: str, when: str,
+                   kind: str = "deploy") -> Dict[str, Any]:
+    """One release: what ran (images and their ids), with which non-secret config and which secret versions."""
+    return {"commit": commit, "tag": tag or None, "images": dict(sorted(images.items())),
+            "image_ids": dict(sorted(image_ids.items())), "services": dict(services),
+            "secret_versions": dict(secret_versions), "who": who, "when": when, "kind": kind}
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    keys = ("image_ids", "services", "secret_versions")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def append_release(history: List[Dict[str, Any]], record: Dict[str, Any], keep: int = KEEP_RELEASES) -> Tuple[List[Dict[str, Any]], bool]:
+    """The history with ``record`` appended (numbered), unless it runs exactly what the newest release runs."""
+    if history and _same(history[-1], record):
+        return history, False
+    numbered = dict(record, number=(history[-1].get("number", len(history)) + 1) if history else 1)
+    return (list(history) + [numbered])[-keep:], True
+
+
+def rollback_target(history: List[Dict[str, Any]], service: Optional[str] = None) -> Dict[str, str]:
+    """The images to run for a rollback: the release before the newest (for one service, or all)."""
+    if len(history) < 2:
+        raise SpecError("no earlier release to roll back to (%d recorded)" % len(history), field="releases")
+    current, previous = history[-1], history[-2]
+    if service is None:
+        return dict(previous["images"])
+    if service not in previous["images"]:
+        raise SpecError("service %r is not in release %s" % (service, previous.get("number")), field="service")
+    images = dict(current["images"])
+    images[service] = previous["images"][service]
+    return images
+
+
+def image_ids(images: Mapping[str, str], info: Iterable[Mapping[str, Any]]) -> Dict[str, str]:
+    """``{service: image id}`` from docker image info (``Id``, ``RepoTags``); fails for an image not found."""
+    by_tag = {tag: item.get("Id") for item in info for tag in (item.get("RepoTags") or ())}
+    out = {}
+    for service, ref in sorted(images.items()):
+        if ref not in by_tag:
+            raise SpecError("image %s of service %r is not on the engine" % (ref, service), field="images")
+        out[service] = by_tag[ref]
+    return out

@@ -68,6 +68,8 @@ def test_release_filters():
     assert FILTERS["latest_uat_tag"](["v1.0.0-uat-20261101-0000", "v1.0.0-uat-20261102-0000", "x"]) == \
         "v1.0.0-uat-20261102-0000"
     assert FILTERS["latest_uat_tag"]([]) == ""
+    taken = ["v1.2.0-uat-20261122-0610", "v1.2.1-uat-20261122-0610"]
+    assert FILTERS["uat_tag"]("1.2.0", taken, "20261122-0610") == "v1.2.2-uat-20261122-0610"
     with pytest.raises(AnsibleFilterError, match="not YYYYMMDD-HHMM"):
         FILTERS["uat_tag"]("1.0.0", [], "yesterday")
 

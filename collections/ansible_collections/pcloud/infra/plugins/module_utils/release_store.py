@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection: the API of this file may change without notice.
+"""Where releases are kept: ``releases/{project}-{env}.json`` in the config dir, newest last."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List
+
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
+
+RELEASES_DIR = "releases"
+
+
+def history_path(config_dir: str, key: str) -> str:
+    return os.path.join(config_dir, RELEASES_DIR, "%s.json" % key)
+
+
+def load_history(config_dir: str, key: str) -> List[Dict[str, Any]]:
+    path = history_path(config_dir, key)
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except ValueError as exc:
+        raise SpecError("release history is not valid JSON: %s" % exc, file=path, field="(file)") from None
+    if not isinstance(data, list):
+        raise SpecError("release history must be a list", file=path, field="(file)")
+    return data
