@@ -29,7 +29,7 @@ options:
     description: The pcloud config directory.
     type: path
     required: true
-  key:
+  project_env:
     description: The project-env, C({project}-{env}).
     type: str
     required: true
@@ -72,7 +72,7 @@ EXAMPLES = r"""
 - name: Record the release
   pcloud.infra.pcloud_release:
     config_dir: /srv/pcloud/config
-    key: hostomatic-uat
+    project_env: hostomatic-uat
     commit: "{{ commit }}"
     images: {backend: "pcloud/hostomatic-backend:0123456789ab"}
     image_info: "{{ info.images }}"
@@ -103,22 +103,22 @@ from ansible_collections.pcloud.infra.plugins.module_utils.statefile import File
 def main() -> None:
     module = AnsibleModule(argument_spec={
         "config_dir": {"type": "path", "required": True},
-        "key": {"type": "str", "required": True},
+        "project_env": {"type": "str", "required": True},
         "commit": {"type": "str", "required": True},
         "tag": {"type": "str"},
         "images": {"type": "dict", "required": True},
         "image_info": {"type": "list", "elements": "dict", "required": True},
         "services": {"type": "dict", "default": {}},
-        "secret_versions": {"type": "dict", "default": {}},
+        "secret_versions": {"type": "dict", "default": {}, "no_log": False},  # versions (HMACs), never values
         "who": {"type": "str", "default": "unknown"},
         "kind": {"type": "str", "default": "deploy", "choices": ["deploy", "promote", "rollback"]},
     }, supports_check_mode=True)
     p = module.params
-    path = history_path(p["config_dir"], p["key"])
+    path = history_path(p["config_dir"], p["project_env"])
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with FileLock(path + ".lock"):
-            history = load_history(p["config_dir"], p["key"])
+            history = load_history(p["config_dir"], p["project_env"])
             record = release_record(p["commit"], p["tag"], p["images"], image_ids(p["images"], p["image_info"]), p["services"],
                                     p["secret_versions"], p["who"],
                                     datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), p["kind"])

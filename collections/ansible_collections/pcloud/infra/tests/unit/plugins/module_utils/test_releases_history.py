@@ -32,7 +32,7 @@ def test_append_skips_an_identical_release_and_numbers_the_rest():
 def test_history_is_bounded():
     history = []
     for i in range(30):
-        history, _ = append_release(history, record(str(i)), keep=5)
+        history, _changed = append_release(history, record(str(i)), keep=5)
     assert [r["number"] for r in history] == [26, 27, 28, 29, 30]
 
 
