@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from importlib import resources
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -47,9 +48,11 @@ FLAG_ALIASES = {
     "--update-ip": ["update-ip"],
     "--deploy-uat": ["deploy", "uat"],
     "--deploy-prod": ["deploy", "prod"],
+    "--reproduce": ["reproduce"],
 }
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
+TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 INIT_FILES = {
     "projects.csv": "projects.csv",
@@ -120,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("env")
     rb.add_argument("--service", default=None, help="only this service goes back")
     rb.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    rep = add("reproduce", "check out the exact commit of a released tag into a directory and rebuild its images")
+    rep.add_argument("tag", help="a released tag, e.g. v1.0.0-uat-20261122-0610")
+    rep.add_argument("--dir", "--reproduce-dir", dest="dir", required=True, help="where to check it out (new or empty)")
+    rep.add_argument("--no-build", action="store_true", help="only check out the commit and write the release record")
+    rep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
     upd.add_argument("ip")
     _run_flags(upd)
@@ -403,6 +411,45 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return cmd_deploy(args, {"pcloud_images_override": images, "pcloud_override_commit": previous["commit"]})
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """playbooks/reproduce.yml: the released commit checked out, its record beside it, its images rebuilt."""
+    from pcloud.runner import run_playbook
+
+    if not TAG_RE.match(args.tag):
+        raise SpecError("illegal tag %r (letters, digits, '.', '_' and '-')" % args.tag, file="(arguments)", field="tag")
+    target = os.path.abspath(args.dir)
+    if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
+        raise SpecError("%s exists and is not an empty directory" % target, file="(arguments)", field="--dir")
+    config_dir = os.path.abspath(args.config_dir)
+    found = releases.releases_with_tag(release_store.load_histories(config_dir), tag=args.tag)
+    if not found:
+        raise SpecError("no release of %s is recorded in %s" % (args.tag, os.path.join(config_dir, release_store.RELEASES_DIR)),
+                        file="(arguments)", field="tag")
+    record = next((r for r in found if r.get("kind") == "deploy"), found[0])
+    progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+    result = run_playbook("reproduce", config_dir, {"pcloud_tag": args.tag, "pcloud_reproduce_dir": target,
+                                                    "pcloud_reproduce_build": not args.no_build},
+                          quiet=True, watch=("community.docker.docker_image_info",), progress=progress)
+    summary = result.summary()
+    summary.update(tag=args.tag, project_env=record["project_env"], commit=record["commit"], dir=target)
+    if result.ok and not args.no_build:
+        rebuilt = {svc: ref.rsplit(":", 1)[0] + ":reproduce-" + args.tag for svc, ref in record["images"].items()}
+        ids = releases.image_ids(rebuilt, result.results.get("community.docker.docker_image_info", {}).get("images") or [])
+        summary["images"] = {svc: {"released": record["image_ids"].get(svc), "rebuilt": ids[svc],
+                                   "identical": ids[svc] == record["image_ids"].get(svc)} for svc in sorted(ids)}
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif result.ok:
+        print("%s %s: commit %s checked out in %s (release record: .pcloud-release.json)"
+              % (record["project_env"], args.tag, record["commit"][:12], target))
+        for svc, body in sorted(summary.get("images", {}).items()):
+            print("  %-14s %s  %s" % (svc, body["rebuilt"][7:19], "identical to the released image" if body["identical"]
+                                      else "differs from the released %s" % (body["released"] or "?")[7:19]))
+    for error in result.errors:
+        print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = None) -> int:
     """playbooks/deploy.yml against the inventory, under the config dir lock."""
     from pcloud.runner import run_playbook
@@ -472,6 +519,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "update-ip": cmd_update_ip,
     "deploy": cmd_deploy,
     "rollback": cmd_rollback,
+    "reproduce": cmd_reproduce,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

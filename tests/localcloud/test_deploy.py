@@ -12,6 +12,8 @@ import urllib.request
 import docker
 import pytest
 
+from pcloud.loadgen import Load
+
 from .conftest import pcloud
 
 
@@ -123,6 +125,27 @@ def test_prod_promotes_the_uat_images_without_building(deployed):
     assert result.returncode == 1 and "No UAT tag v9.9.9-uat-20200101-0000 in the repository" in result.stderr
 
 
+def test_reproduce_a_released_tag(deployed, tmp_path):
+    cloud, _state, _summary, _result = deployed
+    release = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())[0]
+    target = tmp_path / "reproduced"
+    out = json.loads(pcloud("--config-dir", str(cloud.config_dir), "--reproduce", release["tag"], "--reproduce-dir",
+                            str(target), "--json", env=cloud.env()).stdout)
+    assert out["status"] == "successful" and out["project_env"] == "hostomatic-uat"
+    head = subprocess.run(["git", "-C", str(target), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert head.stdout.strip() == release["commit"]
+    assert json.loads((target / ".pcloud-release.json").read_text())["image_ids"] == release["image_ids"]
+    # rebuilt on the same engine from the same commit: the very same images
+    assert set(out["images"]) == set(release["images"]) and all(i["identical"] for i in out["images"].values()), out
+    again = pcloud("--config-dir", str(cloud.config_dir), "reproduce", release["tag"], "--dir", str(target),
+                   env=cloud.env(), check=False)
+    assert again.returncode == 2 and "is not an empty directory" in again.stderr
+    unknown = pcloud("--config-dir", str(cloud.config_dir), "reproduce", "v9.9.9-uat-20200101-0000", "--dir",
+                     str(tmp_path / "x"), env=cloud.env(), check=False)
+    assert unknown.returncode == 2 and "no release of v9.9.9-uat-20200101-0000 is recorded" in unknown.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_release_history_records_versions_not_values(deployed):
     cloud, _state, _summary, _result = deployed
     history = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())
@@ -138,21 +161,43 @@ def test_release_history_records_versions_not_values(deployed):
             assert line.split("=", 1)[1] not in text
 
 
-def test_code_change_then_rollback(deployed, tmp_path):
+def version_of(body):
+    return json.loads(body)["version"]
+
+
+def test_code_change_and_rollback_under_load_lose_no_request(deployed, tmp_path):
     cloud, state, _summary, _result = deployed
     lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
+    port = state["projects"]["hostomatic-uat"]["backend"]["port"]
     work = tmp_path / "hostomatic"
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
     subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
     (work / "backend" / "VERSION").write_text("1.0.1\n")
     subprocess.run(git + ["-C", str(work), "commit", "--quiet", "-am", "backend 1.0.1"], check=True)
     subprocess.run(["git", "-C", str(work), "push", "--quiet", "origin", "main"], check=True)
-    pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env())
-    assert {get(lb + "/hostomatic/uat/backend/api/version")[1]["version"] for _ in range(6)} == {"1.0.1"}
-    summary = json.loads(pcloud("--config-dir", str(cloud.config_dir), "rollback", "hostomatic", "uat", "--json",
-                                env=cloud.env()).stdout)
+    urls = [lb + "/hostomatic/uat/backend/api/version"]
+    with Load(urls, workers=4, classify=version_of) as load:
+        pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env())
+        time.sleep(1)
+    assert load.result.failed == 0, load.result.to_json()
+    assert load.result.seen["1.0.0"] > 0 and load.result.seen["1.0.1"] > 0, load.result.to_json()
+    assert {get(urls[0])[1]["version"] for _ in range(6)} == {"1.0.1"}
+    # the new release serves from the second slot; the old slots are gone
+    members = get(lb + "/lb-status")[1]["hostomatic-uat-backend"]
+    assert sorted(members) == sorted("%s:%d" % (state["droplets"][d]["ip"], port + 10000)
+                                     for d in ("hostomatic-web1", "hostomatic-web2"))
+    label = {"label": ["pcloud.service=backend", "pcloud.environment=uat", cloud_label(cloud)]}
+    assert sorted(c.name.rsplit("-", 1)[-1] for c in docker.from_env().containers.list(all=True, filters=label)) == ["alt", "alt"]
+
+    with Load(urls, workers=4, classify=version_of) as load:
+        summary = json.loads(pcloud("--config-dir", str(cloud.config_dir), "rollback", "hostomatic", "uat", "--json",
+                                    env=cloud.env()).stdout)
+        time.sleep(1)
     assert summary["status"] == "successful"
-    assert {get(lb + "/hostomatic/uat/backend/api/version")[1]["version"] for _ in range(6)} == {"1.0.0"}
+    assert load.result.failed == 0, load.result.to_json()
+    assert {get(urls[0])[1]["version"] for _ in range(6)} == {"1.0.0"}
+    assert sorted(get(lb + "/lb-status")[1]["hostomatic-uat-backend"]) == sorted(
+        "%s:%d" % (state["droplets"][d]["ip"], port) for d in ("hostomatic-web1", "hostomatic-web2"))
     history = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())
     assert [r["kind"] for r in history] == ["deploy", "deploy", "rollback"]
     assert history[2]["image_ids"] == history[0]["image_ids"] and history[2]["commit"] == history[0]["commit"]

@@ -64,6 +64,7 @@ QUEUE_CLIENT = redis.Redis(host=os.environ.get("REDIS_HOST", "127.0.0.1"), port=
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle keep-alive connection ends, so a stopping server is not held open
 
     def log_message(self, fmt, *args):
         if os.environ.get("LOG_LEVEL") == "debug":
@@ -110,10 +111,12 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     migrate()
     server = ThreadingHTTPServer(("0.0.0.0", int(os.environ["SERVICE_PORT"])), Handler)
-    server.daemon_threads = True
+    # SIGTERM: stop accepting, let the requests in flight finish (server_close joins their threads), exit
+    server.daemon_threads = False
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print("backend %s listening on %s" % (VERSION, os.environ["SERVICE_PORT"]), flush=True)
     server.serve_forever()
+    server.server_close()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "site")
 
 class Handler(SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle keep-alive connection ends, so a stopping server is not held open
 
     def log_message(self, fmt, *args):
         pass
@@ -30,9 +31,11 @@ class Handler(SimpleHTTPRequestHandler):
 
 def main():
     server = ThreadingHTTPServer(("0.0.0.0", int(os.environ["SERVICE_PORT"])), partial(Handler, directory=ROOT))
-    server.daemon_threads = True
+    # SIGTERM: stop accepting, let the requests in flight finish (server_close joins their threads), exit
+    server.daemon_threads = False
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever()
+    server.server_close()
 
 
 if __name__ == "__main__":

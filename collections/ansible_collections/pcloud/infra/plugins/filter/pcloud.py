@@ -45,9 +45,13 @@ def service_port(state: Dict[str, Any], key: str, service: str) -> int:
                           field="projects.%s.%s.port" % (key, service)) from None
 
 
-def lb_targets(state: Dict[str, Any], key: Optional[str] = None,
-               service: Optional[str] = None) -> Dict[str, Dict[str, List[str]]]:
-    return topology.lb_targets(state, key=key, service=service)
+def lb_targets(state: Dict[str, Any], key: Optional[str] = None, service: Optional[str] = None,
+               live: Optional[Dict[str, Dict[str, int]]] = None) -> Dict[str, Dict[str, List[str]]]:
+    return topology.lb_targets(state, key=key, service=service, live=live)
+
+
+def live_ports(state: Dict[str, Any], live: Dict[str, Dict[str, int]]) -> Dict[str, Dict[str, int]]:
+    return topology.live_ports(state, live or {})
 
 
 def services_on_droplet(state: Dict[str, Any], droplet: str) -> List[Dict[str, Any]]:
@@ -60,6 +64,12 @@ def monitored_by(state: Dict[str, Any], droplet: str) -> List[str]:
 
 def service_containers(state: Dict[str, Any], services: Dict[str, Any], key: str, droplet: str) -> List[Dict[str, Any]]:
     return deploy.service_containers(state, services, key, droplet)
+
+
+def service_slots(item: Dict[str, Any], prefix: str, key: str, running: List[str],
+                  lb_port: Optional[int] = None) -> Dict[str, Any]:
+    return deploy.service_slots(item, str(prefix), str(key), [str(n).lstrip("/") for n in running or ()],
+                                None if lb_port in (None, "") else int(lb_port))
 
 
 def uat_tag(version: Optional[str], tags: List[str], stamp: str) -> str:
@@ -86,5 +96,5 @@ class FilterModule:
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
-                 service_containers, uat_tag, latest_uat_tag)
+                 service_containers, service_slots, live_ports, uat_tag, latest_uat_tag)
         return {f.__name__: _adapt(f) for f in funcs}

@@ -48,6 +48,9 @@ RESERVED_PORTS: FrozenSet[int] = frozenset((22, 80, 443, 8080))
 # Infrastructure services on master: vault, opensearch (http and transport).
 RESERVED_MASTER_PORTS: FrozenSet[int] = frozenset((8200, 9200, 9300))
 HEALTH_AGENT_PORT = 8080
+# A web service's second slot for zero-downtime switches: the new release starts beside the old one on
+# port + ALTERNATE_PORT_OFFSET (17000-19999), so two releases never share a port.
+ALTERNATE_PORT_OFFSET = 10000
 PG_IDENTIFIER_MAX = 63
 
 Key = Tuple[str, str]  # (project-env key, service)
@@ -65,6 +68,11 @@ def port_kind(service: str, service_type: str) -> str:
     if service in ("backend", "frontend"):
         return service
     return "web"
+
+
+def alternate_port(port: int) -> int:
+    """The second slot of a web service's port (its new release starts there beside the old one)."""
+    return port + ALTERNATE_PORT_OFFSET
 
 
 def port_range(kind: str) -> Tuple[int, int]:

@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from ansible_collections.pcloud.infra.plugins.module_utils.allocation import alternate_port
 from ansible_collections.pcloud.infra.plugins.module_utils.environment import service_environment
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import StateError
+
+ALTERNATE_SUFFIX = "-alt"
 
 # Generated per project-env by the postgres and redis roles; every service of the project-env gets them.
 PLATFORM_SECRETS = ("db_password", "redis_password")
@@ -47,3 +50,25 @@ def service_containers(state: Mapping[str, Any], services: Mapping[str, Mapping[
             "platform_secrets": [s for s in secrets if s in PLATFORM_SECRETS],
         })
     return out
+
+
+def service_slots(item: Mapping[str, Any], prefix: str, key: str, running: Iterable[str],
+                  lb_port: Optional[int] = None) -> Dict[str, Any]:
+    """The two slots of a web service on a droplet and which one serves:
+    ``{"live": slot or None, "idle": slot, "names": [main name, alternate name]}``.
+
+    ``item`` is one of ``service_containers``; a slot is ``{"name", "port", "environment"}``: the main slot
+    ``{prefix}-{key}-{service}`` on the allocated port, the alternate ``...-alt`` on ``alternate_port``.
+    The live slot is the running one the load balancer routes to (``lb_port``), else the running one
+    (main first), else none; the new release always starts in the idle slot, beside the live one.
+    """
+    main_name = "%s-%s-%s" % (prefix, key, item["service"])
+    slots = []
+    for name, port in ((main_name, int(item["port"])), (main_name + ALTERNATE_SUFFIX, alternate_port(int(item["port"])))):
+        slots.append({"name": name, "port": port, "environment": dict(item["environment"], SERVICE_PORT=str(port))})
+    running = set(running)
+    up = [slot for slot in slots if slot["name"] in running]
+    routed = [slot for slot in up if lb_port is not None and slot["port"] == int(lb_port)]
+    live = (routed or up or [None])[0]
+    idle = slots[1] if live is slots[0] else slots[0]
+    return {"live": live, "idle": idle, "names": [slot["name"] for slot in slots]}

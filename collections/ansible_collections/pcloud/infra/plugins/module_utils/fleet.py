@@ -23,6 +23,8 @@ SSH_KEY_NAME = "pcloud-fleet"
 DROPLET_IMAGE = "debian-12-x64"
 # Ports of project services and the health agent: reachable from fleet droplets only.
 SERVICE_PORT_RANGE = "5000-9999"
+# Second slots of the web services during a zero-downtime switch (allocation.alternate_port).
+ALTERNATE_PORT_RANGE = "17000-19999"
 ANYWHERE = ["0.0.0.0/0", "::/0"]
 
 
@@ -70,6 +72,7 @@ def firewall_spec(admin_ip: str, tag: str = FLEET_TAG) -> Dict[str, Any]:
             {"protocol": "tcp", "ports": "80", "sources": {"addresses": list(ANYWHERE)}},
             {"protocol": "tcp", "ports": "443", "sources": {"addresses": list(ANYWHERE)}},
             {"protocol": "tcp", "ports": SERVICE_PORT_RANGE, "sources": {"tags": [tag]}},
+            {"protocol": "tcp", "ports": ALTERNATE_PORT_RANGE, "sources": {"tags": [tag]}},
             {"protocol": "icmp", "ports": "0", "sources": {"addresses": [admin_ip], "tags": [tag]}},
         ],
         "outbound_rules": [

@@ -20,6 +20,13 @@ def history_path(config_dir: str, key: str) -> str:
     return os.path.join(config_dir, RELEASES_DIR, "%s.json" % key)
 
 
+def load_histories(config_dir: str) -> Dict[str, List[Dict[str, Any]]]:
+    """Every project-env's history, ``{project-env: [release, ...]}``."""
+    folder = os.path.join(config_dir, RELEASES_DIR)
+    names = sorted(n[:-5] for n in os.listdir(folder) if n.endswith(".json")) if os.path.isdir(folder) else []
+    return {name: load_history(config_dir, name) for name in names}
+
+
 def load_history(config_dir: str, key: str) -> List[Dict[str, Any]]:
     path = history_path(config_dir, key)
     if not os.path.exists(path):

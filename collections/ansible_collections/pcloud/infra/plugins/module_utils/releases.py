@@ -59,9 +59,9 @@ KEEP_RELEASES = 20
 
 def release_record(commit: str, tag: Optional[str], images: Mapping[str, str], image_ids: Mapping[str, str],
                    services: Mapping[str, Any], secret_versions: Mapping[str, Any], who: str, when: str,
-                   kind: str = "deploy") -> Dict[str, Any]:
+                   kind: str = "deploy", repo: Optional[str] = None) -> Dict[str, Any]:
     """One release: what ran (images and their ids), with which non-secret config and which secret versions."""
-    return {"commit": commit, "tag": tag or None, "images": dict(sorted(images.items())),
+    return {"commit": commit, "tag": tag or None, "repo": repo or None, "images": dict(sorted(images.items())),
             "image_ids": dict(sorted(image_ids.items())), "services": dict(services),
             "secret_versions": dict(secret_versions), "who": who, "when": when, "kind": kind}
 
@@ -101,4 +101,18 @@ def image_ids(images: Mapping[str, str], info: Iterable[Mapping[str, Any]]) -> D
         if ref not in by_tag:
             raise SpecError("image %s of service %r is not on the engine" % (ref, service), field="images")
         out[service] = by_tag[ref]
+    return out
+
+
+def releases_with_tag(histories: Mapping[str, List[Dict[str, Any]]], tag: Optional[str] = None,
+                      key: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The releases of every project-env (or ``key``), oldest first per project-env, each with its
+    ``project_env``; only those of ``tag`` when given."""
+    out = []
+    for name in sorted(histories):
+        if key and name != key:
+            continue
+        for record in histories[name]:
+            if tag is None or record.get("tag") == tag:
+                out.append(dict(record, project_env=name))
     return out

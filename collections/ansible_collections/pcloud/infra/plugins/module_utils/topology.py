@@ -20,6 +20,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.allocation import (
     HEALTH_AGENT_PORT,
     PortRequest,
     allocate_ports,
+    alternate_port,
     db_name,
     db_user,
     port_kind,
@@ -220,24 +221,43 @@ def droplet_ip(state: Mapping[str, Any], droplet: str) -> Optional[str]:
     return body.get("ip") if isinstance(body, Mapping) else None
 
 
-def lb_targets(state: Mapping[str, Any], key: Optional[str] = None,
-               service: Optional[str] = None) -> Dict[str, Dict[str, List[str]]]:
+def lb_targets(state: Mapping[str, Any], key: Optional[str] = None, service: Optional[str] = None,
+               live: Optional[Mapping[str, Mapping[str, int]]] = None) -> Dict[str, Dict[str, List[str]]]:
     """``{project-env: {service: ["ip:port", ...]}}`` for web services; workers and data stores excluded.
 
-    Raises StateError when an assigned droplet has no IP yet.
+    ``live`` is the load balancer's record of which slot each member serves from,
+    ``{"{project-env}-{service}": {droplet: port}}``: a member whose live port is its allocated port or
+    that port's alternate (``allocation.alternate_port``) is routed there; anything else falls back to
+    the allocated port. Raises StateError when an assigned droplet has no IP yet.
     """
     out: Dict[str, Dict[str, List[str]]] = {}
     for pe, svc, body in iter_services(state):
         if body.get("type") not in WEB_TYPES or (key and pe != key) or (service and svc != service):
             continue
         targets = []
+        slots = (live or {}).get("%s-%s" % (pe, svc)) or {}
         for droplet in body.get("assigned_droplets", ()):
             ip = droplet_ip(state, droplet)
             if not ip:
                 raise StateError("droplet %r has no IP address yet; run 'pcloud orchestrate' first" % droplet,
                                  field="droplets.%s.ip" % droplet)
-            targets.append("%s:%s" % (ip, body["port"]))
+            port = int(slots[droplet]) if slots.get(droplet) is not None else None
+            if port not in (body["port"], alternate_port(body["port"])):
+                port = body["port"]
+            targets.append("%s:%s" % (ip, port))
         out.setdefault(pe, {})[svc] = targets
+    return out
+
+
+def live_ports(state: Mapping[str, Any], live: Mapping[str, Mapping[str, int]]) -> Dict[str, Dict[str, int]]:
+    """``live`` without the members the state no longer has (removed projects, droplets, services)."""
+    out: Dict[str, Dict[str, int]] = {}
+    for pe, svc, body in iter_services(state):
+        slots = live.get("%s-%s" % (pe, svc)) or {}
+        kept = {d: int(slots[d]) for d in body.get("assigned_droplets", ()) if d in slots
+                and int(slots[d]) in (body["port"], alternate_port(body["port"]))}
+        if body.get("type") in WEB_TYPES and kept:
+            out["%s-%s" % (pe, svc)] = kept
     return out
 
 

@@ -40,6 +40,9 @@ options:
   tag:
     description: The Git tag of the commit, if any.
     type: str
+  repo:
+    description: The repository the commit comes from (recorded so the release can be reproduced).
+    type: str
   images:
     description: The image of each service.
     type: dict
@@ -106,6 +109,7 @@ def main() -> None:
         "project_env": {"type": "str", "required": True},
         "commit": {"type": "str", "required": True},
         "tag": {"type": "str"},
+        "repo": {"type": "str"},
         "images": {"type": "dict", "required": True},
         "image_info": {"type": "list", "elements": "dict", "required": True},
         "services": {"type": "dict", "default": {}},
@@ -121,7 +125,7 @@ def main() -> None:
             history = load_history(p["config_dir"], p["project_env"])
             record = release_record(p["commit"], p["tag"], p["images"], image_ids(p["images"], p["image_info"]), p["services"],
                                     p["secret_versions"], p["who"],
-                                    datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), p["kind"])
+                                    datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), p["kind"], p["repo"])
             history, changed = append_release(history, record)
             if changed and not module.check_mode:
                 write_json_atomic(path, history, mode=0o644)

@@ -21,8 +21,9 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["latest_uat_tag", "lb_targets", "monitored_by", "resource_hash", "service_containers",
-                               "service_name", "service_port", "services_on_droplet", "uat_tag"]
+    assert sorted(FILTERS) == ["latest_uat_tag", "lb_targets", "live_ports", "monitored_by", "resource_hash",
+                               "service_containers", "service_name", "service_port", "service_slots", "services_on_droplet",
+                               "uat_tag"]
 
 
 @pytest.mark.parametrize("name, args, expected", [

@@ -4,13 +4,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.release_store import history_path, load_histories
 from ansible_collections.pcloud.infra.plugins.module_utils.releases import (
     append_release,
     image_ids,
     release_record,
+    releases_with_tag,
     rollback_target,
 )
 
@@ -51,3 +55,21 @@ def test_image_ids():
     assert image_ids({"backend": "img:a", "worker": "w:1"}, info) == {"backend": "sha256:1", "worker": "sha256:2"}
     with pytest.raises(SpecError, match="image img:z of service 'backend' is not on the engine"):
         image_ids({"backend": "img:z"}, info)
+
+
+def test_releases_with_tag_across_project_envs(tmp_path):
+    uat = dict(record("1"), tag="v1.0.0-uat-20261122-0610", repo="file:///r.git")
+    prod = dict(record("1"), tag="v1.0.0-uat-20261122-0610", kind="promote")
+    other = dict(record("2"), tag="v1.0.1-uat-20261122-0700")
+    (tmp_path / "releases").mkdir()
+    for key, history in (("shop-uat", [uat, other]), ("shop-prod", [prod])):
+        with open(history_path(str(tmp_path), key), "w") as handle:
+            json.dump(history, handle)
+    histories = load_histories(str(tmp_path))
+    assert set(histories) == {"shop-uat", "shop-prod"}
+    found = releases_with_tag(histories, tag="v1.0.0-uat-20261122-0610")
+    assert [(r["project_env"], r["kind"]) for r in found] == [("shop-prod", "promote"), ("shop-uat", "deploy")]
+    assert found[1]["repo"] == "file:///r.git"
+    assert [r["tag"] for r in releases_with_tag(histories, key="shop-uat")] == [uat["tag"], other["tag"]]
+    assert releases_with_tag(histories, tag="v9.9.9-uat-20200101-0000") == []
+    assert load_histories(str(tmp_path / "nothing-here")) == {}

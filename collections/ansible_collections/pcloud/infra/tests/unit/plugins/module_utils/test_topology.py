@@ -15,6 +15,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.topology import (
     build_state,
     diff_droplets,
     lb_targets,
+    live_ports,
     monitored_by,
     monitoring_ring,
     public_ipv4,
@@ -115,6 +116,17 @@ def test_lb_targets(state):
     assert "database" not in targets["hostomatic-prod"] and "redis" not in targets["hostomatic-prod"]
     assert lb_targets(state, key="digitalpixo-prod", service="frontend") == {
         "digitalpixo-prod": {"frontend": ["10.9.0.2:%d" % state["projects"]["digitalpixo-prod"]["frontend"]["port"]]}}
+
+
+def test_lb_targets_follow_the_live_slots(state):
+    port = state["projects"]["hostomatic-prod"]["backend"]["port"]
+    ips = [state["droplets"][d]["ip"] for d in state["projects"]["hostomatic-prod"]["backend"]["assigned_droplets"]]
+    first, second = state["projects"]["hostomatic-prod"]["backend"]["assigned_droplets"]
+    live = {"hostomatic-prod-backend": {first: port + 10000, second: 1234}, "hostomatic-prod-nosuch": {first: 1}}
+    members = lb_targets(state, key="hostomatic-prod", service="backend", live=live)["hostomatic-prod"]["backend"]
+    assert members == ["%s:%d" % (ips[0], port + 10000), "%s:%d" % (ips[1], port)]  # 1234 is no slot of it
+    assert live_ports(state, live) == {"hostomatic-prod-backend": {first: port + 10000}}
+    assert live_ports(state, {"hostomatic-prod-backend": {"gone-web9": port}}) == {}
 
 
 def test_lb_targets_need_ips(seed_spec):
