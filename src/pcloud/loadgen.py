@@ -143,3 +143,22 @@ class Load:
             else:
                 result.non_2xx += 1
                 result.samples.append("HTTP %s: %s" % (status, body[:200].decode(errors="replace")))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python3 loadgen.py URL [URL ...] --seconds S --workers N``: one JSON line of figures. The file has no
+    dependency beyond the standard library, so it runs as it is inside a droplet too."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="send GET requests for a while; print the figures as JSON")
+    parser.add_argument("urls", nargs="+")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args(argv)
+    print(json.dumps(Load(args.urls, workers=args.workers).run_for(args.seconds).to_json()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -243,3 +243,52 @@ def test_bad_deploy_requests_exit_2(deployed, args, message):
     cloud, _state, _summary, _result = deployed
     result = pcloud("--config-dir", str(cloud.config_dir), *args, env=cloud.env(), check=False)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_build_failure_names_the_service_and_step_and_the_old_release_keeps_serving(deployed, tmp_path):
+    cloud, state, _summary, _result = deployed
+    lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
+    url = lb + "/hostomatic/uat/backend/api/version"
+    serving = get(url)[1]["version"]
+    work = tmp_path / "hostomatic"
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost", "-C", str(work)]
+    subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
+    dockerfile = work / "workers" / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN echo 'broken step' && exit 3\n")
+    (work / "backend" / "VERSION").write_text("9.9.9\n")
+    subprocess.run(git + ["commit", "--quiet", "-am", "a broken worker build"], check=True)
+    subprocess.run(git + ["push", "--quiet", "origin", "main"], check=True)
+    labels = {"label": ["pcloud.project=hostomatic", cloud_label(cloud)]}
+    before = {c.name: c.id for c in docker.from_env().containers.list(filters=labels)}
+    tags_before = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"],
+                                 capture_output=True, text=True, check=True).stdout
+    try:
+        with Load([url], workers=2, classify=version_of) as load:
+            result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env(),
+                            check=False)
+    finally:
+        subprocess.run(git + ["revert", "--no-edit", "--quiet", "HEAD"], check=True)
+        subprocess.run(git + ["push", "--quiet", "origin", "main"], check=True)
+    assert result.returncode == 1
+    assert "worker_email" in result.stderr and "exit 3" in result.stderr, result.stderr
+    assert load.result.failed == 0 and set(load.result.seen) == {serving}, load.result.to_json()
+    assert {c.name: c.id for c in docker.from_env().containers.list(filters=labels)} == before
+    assert subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"],
+                          capture_output=True, text=True, check=True).stdout == tags_before
+
+
+def test_a_dockerfile_outside_the_repository_is_refused_before_anything_runs(deployed):
+    cloud, _state, _summary, _result = deployed
+    config_file = cloud.config_dir / "deployment_config.json"
+    original = config_file.read_text()
+    config = json.loads(original)
+    config["projects"]["hostomatic"]["services"]["backend"]["containerfile_path"] = "../../etc/Dockerfile"
+    try:
+        config_file.write_text(json.dumps(config, indent=2))
+        result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env(),
+                        check=False)
+    finally:
+        config_file.write_text(original)
+    assert result.returncode == 2
+    assert "projects.hostomatic.services.backend.containerfile_path" in result.stderr
+    assert "escapes the repository" in result.stderr
