@@ -53,7 +53,8 @@ molecule: install
 	  XDG_CACHE_HOME="$(CURDIR)/.cache"; \
 	status=0; for scenario in $(COLLECTION)/roles/*/molecule/default; do \
 	  role=$$(basename $$(dirname $$(dirname $$scenario))); echo "== molecule: $$role"; \
-	  (cd $(COLLECTION)/roles/$$role && molecule test) || status=1; done; \
+	  (cd $(COLLECTION)/roles/$$role && MOLECULE_EPHEMERAL_DIRECTORY=$(CURDIR)/.molecule/tmp/$$role molecule test) \
+	    || status=1; done; \
 	$(BIN)/pcloud --config-dir $(MOLECULE_CLOUD) local down --purge; exit $$status
 
 test: lint unit sanity molecule

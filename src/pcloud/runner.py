@@ -41,6 +41,21 @@ class RunResult:
                 "unreachable": self.total("unreachable"), "hosts": self.hosts}
 
 
+def failure_message(res: Dict[str, Any], limit: int = 600) -> str:
+    """The reason of a failed task; for a loop, each failed item's label and reason (a failed build names its
+    service and the step that failed, not just 'One or more items failed')."""
+    items = [r for r in res.get("results") or () if isinstance(r, dict) and r.get("failed")]
+    if items:
+        return "; ".join("%s: %s" % (r.get("_ansible_item_label", r.get("item", "item")),
+                                     _shorten(str(r.get("msg") or "failed"), limit)) for r in items)
+    return _shorten(str(res.get("msg") or "failed"), limit)
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = ANSI.sub("", text).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]] = None, check: bool = False,
                  quiet: bool = False, watch: tuple = (), inventory: Optional[str] = None,
                  progress: Optional[Callable[[str], None]] = None) -> RunResult:
@@ -67,8 +82,7 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
         if kind == "runner_on_ok" and data.get("task_action") in watch:
             captured[data["task_action"]] = data.get("res") or {}
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
-            res = data.get("res") or {}
-            errors.append("%s: %s" % (data.get("task", "task"), res.get("msg") or "failed"))
+            errors.append("%s: %s" % (data.get("task", "task"), failure_message(data.get("res") or {})))
         return True
 
     cmdline = "--check --diff" if check else ""
