@@ -62,6 +62,7 @@ test: lint unit sanity molecule
 bench: install
 	$(BIN)/python benchmarks/plan_scale.py
 	$(BIN)/python benchmarks/orchestrate.py
+	$(BIN)/python benchmarks/deploy.py
 
 demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) init --example

@@ -36,7 +36,7 @@ options:
     description: The full commit id to tag.
     type: str
     required: true
-  message:
+  annotation:
     description: The tag message.
     type: str
     default: pcloud deploy
@@ -86,7 +86,7 @@ def main() -> None:
         "repo_path": {"type": "path", "required": True},
         "name": {"type": "str", "required": True},
         "commit": {"type": "str", "required": True},
-        "message": {"type": "str", "default": "pcloud deploy"},
+        "annotation": {"type": "str", "default": "pcloud deploy"},
         "push": {"type": "bool", "default": False},
         "remote": {"type": "str", "default": "origin"},
     }, supports_check_mode=True)
@@ -114,7 +114,7 @@ def main() -> None:
         pushed = not remote_has
     if not module.check_mode:
         if created:
-            run("-c", "user.name=pcloud", "-c", "user.email=pcloud@localhost", "tag", "-a", p["name"], "-m", p["message"],
+            run("-c", "user.name=pcloud", "-c", "user.email=pcloud@localhost", "tag", "-a", p["name"], "-m", p["annotation"],
                 p["commit"])
         if pushed:
             run("push", "--quiet", p["remote"], "refs/tags/" + p["name"])
