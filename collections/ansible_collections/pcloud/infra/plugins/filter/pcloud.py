@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.pcloud.infra.plugins.module_utils import consensus as _consensus
 from ansible_collections.pcloud.infra.plugins.module_utils import deploy, releases, topology
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
@@ -72,6 +73,13 @@ def service_slots(item: Dict[str, Any], prefix: str, key: str, running: List[str
                                 None if lb_port in (None, "") else int(lb_port))
 
 
+def consensus(views: List[Dict[str, Any]], target: str, monitors: List[str], now: float, k: int = 3,
+              max_age: float = 15.0, provider_status: Optional[str] = None) -> Dict[str, Any]:
+    parsed = [_consensus.View.from_json(v) for v in views or ()]
+    return _consensus.decide(str(target), [str(m) for m in monitors], parsed, float(now), k=int(k), max_age=float(max_age),
+                             provider_status=provider_status).to_json()
+
+
 def uat_tag(version: Optional[str], tags: List[str], stamp: str) -> str:
     from datetime import datetime
 
@@ -96,5 +104,5 @@ class FilterModule:
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
-                 service_containers, service_slots, live_ports, uat_tag, latest_uat_tag)
+                 service_containers, service_slots, live_ports, consensus, uat_tag, latest_uat_tag)
         return {f.__name__: _adapt(f) for f in funcs}

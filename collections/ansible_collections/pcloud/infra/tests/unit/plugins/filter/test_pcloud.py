@@ -21,7 +21,7 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["latest_uat_tag", "lb_targets", "live_ports", "monitored_by", "resource_hash",
+    assert sorted(FILTERS) == ["consensus", "latest_uat_tag", "lb_targets", "live_ports", "monitored_by", "resource_hash",
                                "service_containers", "service_name", "service_port", "service_slots", "services_on_droplet",
                                "uat_tag"]
 
@@ -80,3 +80,12 @@ def test_service_containers_filter(state, seed_deploy):
     web1 = FILTERS["service_containers"](state, services, "hostomatic-prod", "hostomatic-web1")
     assert {c["service"] for c in web1} >= {"backend", "frontend"}
     assert all(c["type"] in ("web", "worker") for c in web1)
+
+
+def test_consensus_filter():
+    views = [{"monitor": "pcloud-master", "monitor_ip": "10.0.0.2", "failures": 3, "at": 100.0},
+             {"monitor": "hostomatic-web2", "monitor_ip": "10.0.0.4", "failures": 4, "at": 99.0}]
+    out = FILTERS["consensus"](views, "hostomatic-web1", ["pcloud-master", "hostomatic-web2"], 101.0)
+    assert out["verdict"] == "confirmed" and out["leader"] == "pcloud-master"
+    with pytest.raises(AnsibleFilterError):
+        FILTERS["consensus"]([{"monitor": "x"}], "hostomatic-web1", ["x"], 1.0)
