@@ -1,0 +1,372 @@
+"""The health agent: reports on its droplet, probes its peers, and acts on failures its peers agree on.
+
+HTTP on port 8080 (the firewall opens it to the fleet and the admin IP):
+
+* ``GET /health`` - this droplet: expected vs running containers, restarts, disk, load, its peers as it sees
+  them, whether it is isolated, open incidents;
+* ``GET /views`` - this monitor's views of its targets (``consensus.View`` shape);
+* ``GET /incidents`` - the incidents this agent knows, with their progress;
+* ``POST /drain`` ``{"droplet": name}`` - on the load balancer's droplet only, from fleet addresses only: mark
+  the droplet's members ``down`` in nginx and reload.
+
+Every ``interval`` seconds it probes its targets' ``/health``. After ``k`` failures in a row it fetches the
+views of the target's other monitors and asks ``consensus.decide``; on a confirmed failure the acting monitor
+(``consensus.acting_monitor``) drains the target from the load balancer at once and asks for its replacement
+through the recovery hook - at once when the provider reports the droplet not running, after
+``replace_after`` seconds otherwise (a network partition usually heals; a drained droplet costs nothing).
+
+Standard library plus the docker SDK; inside a droplet ``consensus.py`` and ``health.py`` sit beside this
+package (the role copies them), on the control node they come from the collection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional
+
+try:  # on the control node: the collection
+    from ansible_collections.pcloud.infra.plugins.module_utils import consensus, health
+except ImportError:  # inside a droplet: copied beside the agent
+    import consensus  # type: ignore[no-redef]
+    import health  # type: ignore[no-redef]
+
+LOG = logging.getLogger("pcloud.agent")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def _http_json(url: str, timeout: float, body: Optional[Dict[str, Any]] = None,
+               token: Optional[str] = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST", headers=headers)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - fleet addresses from the state only
+        raw = resp.read()
+        return json.loads(raw) if raw else None
+
+
+def _tar(name: str, data: bytes) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+class Agent:
+    def __init__(self, config: Dict[str, Any], clock: Callable[[], float] = time.time,
+                 docker_client: Any = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.me = config["droplet"]
+        self.book = health.PeerBook(self.me, config["ip"], config["peers"])
+        self.lock = threading.Lock()
+        self.incidents: Dict[str, Dict[str, Any]] = {}
+        self.decisions: Dict[str, Dict[str, Any]] = {}
+        self.first_confirmed: Dict[str, float] = {}
+        self.stop = threading.Event()
+        self._docker = docker_client
+        self.api = config.get("api") or {}
+
+    # ------------------------------------------------------------------ this droplet
+
+    def docker(self) -> Any:
+        if self._docker is None:
+            import docker  # the droplet image and the control node both have the SDK
+
+            self._docker = docker.from_env(timeout=10)
+        return self._docker
+
+    def containers(self) -> Dict[str, Dict[str, Any]]:
+        names = {n for item in self.config["expected"] for n in item["names"]}
+        out: Dict[str, Dict[str, Any]] = {}
+        if not names:
+            return out
+        try:
+            for container in self.docker().containers.list(all=True):
+                if container.name in names:
+                    out[container.name] = {"running": container.status == "running",
+                                           "restarts": container.attrs.get("RestartCount", 0)}
+        except Exception as exc:  # noqa: BLE001 - an unreachable engine is part of the report, not a crash
+            LOG.warning("cannot list containers: %s", exc)
+        return out
+
+    def report(self) -> Dict[str, Any]:
+        now = self.clock()
+        containers = health.container_report(self.config["expected"], self.containers())
+        disk = shutil.disk_usage("/")
+        used = round(100.0 * (disk.total - disk.free) / disk.total, 1) if disk.total else None
+        with self.lock:
+            peers = {p.name: {"ip": p.ip, "failures": p.failures, "last_ok": p.last_ok} for p in self.book.peers.values()
+                     if p.name in self.config["targets"]}
+            isolated = self.book.isolated(now, self.config["max_age"])
+            incidents = [dict(i) for i in self.incidents.values() if i["status"] != "closed"]
+            decisions = dict(self.decisions)
+        return {"droplet": self.me, "ip": self.config["ip"], "role": self.config.get("role"), "time": now,
+                "status": health.droplet_status(containers, used), "containers": containers,
+                "disk_used_pct": used, "load": list(os.getloadavg()), "monitors": peers, "isolated": isolated,
+                "decisions": decisions, "incidents": incidents}
+
+    def views(self) -> List[Dict[str, Any]]:
+        with self.lock:
+            return self.book.views(self.config["targets"], self.clock(), self.config["max_age"])
+
+    # ------------------------------------------------------------------ probing and deciding
+
+    def peer_url(self, name: str, path: str) -> str:
+        return "http://%s:%d%s" % (self.config["peers"][name], self.config["port"], path)
+
+    def probe(self, target: str) -> bool:
+        try:
+            _http_json(self.peer_url(target, "/health"), self.config["timeout"])
+            return True
+        except (OSError, ValueError, urllib.error.URLError):
+            return False
+
+    def tick(self) -> None:
+        """One round: probe every target, then judge those that failed k times in a row."""
+        results = {t: self.probe(t) for t in self.config["targets"]}
+        now = self.clock()
+        with self.lock:
+            for target, ok in results.items():
+                self.book.record(target, ok, now)
+            suspects = [t for t in self.config["targets"] if self.book.peers[t].failures >= self.config["k"]]
+            for target in self.config["targets"]:
+                if target not in suspects:
+                    self.decisions.pop(target, None)
+                    self.first_confirmed.pop(target, None)
+        for target in suspects:
+            self.judge(target)
+
+    def gather_views(self, target: str) -> List[consensus.View]:
+        views = [consensus.View.from_json(v) for v in self.views() if v["target"] == target]
+        for other in self.config["monitors_of"].get(target, []):
+            if other == self.me or other not in self.config["peers"]:
+                continue
+            try:
+                theirs = _http_json(self.peer_url(other, "/views"), self.config["timeout"])
+            except (OSError, ValueError, urllib.error.URLError):
+                continue
+            with self.lock:
+                self.book.contact(other, self.clock())
+            views.extend(consensus.View.from_json(v) for v in theirs or () if v.get("target") == target)
+        return views
+
+    def provider_status(self, target: str) -> Optional[str]:
+        droplet_id = self.config["droplet_ids"].get(target)
+        if not self.api.get("url") or droplet_id is None:
+            return None
+        try:
+            found = _http_json("%s/v2/droplets/%s" % (self.api["url"].rstrip("/"), droplet_id), self.config["timeout"],
+                               token=self._api_token())
+            return str(found["droplet"]["status"])
+        except urllib.error.HTTPError as exc:
+            return "missing" if exc.code == 404 else None
+        except (OSError, ValueError, KeyError, urllib.error.URLError):
+            return None
+
+    def _api_token(self) -> Optional[str]:
+        path = self.api.get("token_file")
+        if not path or not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+
+    def judge(self, target: str) -> None:
+        views = self.gather_views(target)
+        now = self.clock()
+        status = self.provider_status(target)
+        with self.lock:
+            isolated = self.book.isolated(now, self.config["max_age"])
+        decision = consensus.decide(target, self.config["monitors_of"].get(target, []), views, now, k=self.config["k"],
+                                    max_age=self.config["max_age"], provider_status=status)
+        with self.lock:
+            self.decisions[target] = dict(decision.to_json(), provider_status=status, isolated_here=isolated)
+        if decision.verdict != consensus.CONFIRMED or isolated:
+            return
+        first = self.first_confirmed.setdefault(target, now)
+        incident = consensus.incident_id(target, self.config["droplet_ids"].get(target) or "unknown")
+        progress = self.leader_progress(decision, incident)
+        actor = consensus.acting_monitor(decision, progress if progress is not None else first, now,
+                                         self.config["takeover_after"])
+        if actor == self.me:
+            self.act(target, incident, status, now - first)
+
+    def leader_progress(self, decision: consensus.Decision, incident: str) -> Optional[float]:
+        if decision.leader in (None, self.me):
+            known = self.incidents.get(incident)
+            return known["progress_at"] if known else None
+        try:
+            for item in _http_json(self.peer_url(decision.leader, "/incidents"), self.config["timeout"]) or ():
+                if item.get("id") == incident:
+                    return float(item["progress_at"])
+        except (OSError, ValueError, KeyError, urllib.error.URLError):
+            return None
+        return None
+
+    # ------------------------------------------------------------------ acting
+
+    def act(self, target: str, incident_id: str, status: Optional[str], confirmed_for: float) -> None:
+        now = self.clock()
+        with self.lock:
+            incident = self.incidents.setdefault(incident_id, {
+                "id": incident_id, "target": target, "by": self.me, "confirmed_at": now, "drained_at": None,
+                "recovery_requested_at": None, "status": "open", "progress_at": now, "notes": []})
+            incident["progress_at"] = now  # the acting monitor is alive and on it: the standbys wait
+        if incident["drained_at"] is None and target != self.config.get("master"):
+            if self.request_drain(target):
+                incident["drained_at"] = self.clock()
+                incident["progress_at"] = incident["drained_at"]
+                incident["notes"].append("drained from the load balancer")
+        replace_now = status in consensus.NOT_RUNNING or confirmed_for >= self.config["replace_after"]
+        if incident["recovery_requested_at"] is None and replace_now and self.request_recovery(target, incident_id):
+            incident["recovery_requested_at"] = self.clock()
+            incident["progress_at"] = incident["recovery_requested_at"]
+            incident["status"] = "recovering"
+            incident["notes"].append("recovery requested (provider status %s)" % status)
+
+    def request_drain(self, target: str) -> bool:
+        master = self.config.get("master")
+        if master == self.me:
+            return self.drain(target)
+        try:
+            _http_json(self.peer_url(master, "/drain"), self.config["timeout"] * 3, body={"droplet": target})
+            return True
+        except (OSError, ValueError, urllib.error.URLError) as exc:
+            LOG.warning("cannot ask %s to drain %s: %s", master, target, exc)
+            return False
+
+    def request_recovery(self, target: str, incident_id: str) -> bool:
+        hook = self.api.get("url")
+        if not hook:
+            LOG.warning("no recovery hook configured: %s stays drained until 'pcloud recover %s'", target, target)
+            return False
+        try:
+            _http_json("%s/pcloud/v1/recover" % hook.rstrip("/"), self.config["timeout"] * 3,
+                       body={"droplet": target, "incident": incident_id, "reported_by": self.me}, token=self._api_token())
+            return True
+        except (OSError, ValueError, urllib.error.URLError) as exc:
+            LOG.warning("recovery hook failed for %s: %s", target, exc)
+            return False
+
+    def drain(self, target: str) -> bool:
+        """On the load balancer's droplet: every member on ``target``'s address goes ``down``; checked, reloaded."""
+        container_name = self.config.get("lb_container")
+        ip = self.config["peers"].get(target)
+        if not container_name or not ip:
+            return False
+        try:
+            container = self.docker().containers.get(container_name)
+            conf = "/etc/nginx/conf.d/pcloud.conf"
+            code, out = container.exec_run(["cat", conf])
+            if code != 0:
+                return False
+            text = out.decode()
+            drained = re.sub(r"(?m)^(\s*server %s:\d+)[^;\n]*;" % re.escape(ip), r"\1 down;", text)
+            if drained == text:
+                return True
+            container.put_archive(os.path.dirname(conf), _tar(os.path.basename(conf), drained.encode()))
+            code, out = container.exec_run(["nginx", "-t", "-q"])
+            if code != 0:  # never leave a broken configuration behind
+                container.put_archive(os.path.dirname(conf), _tar(os.path.basename(conf), text.encode()))
+                LOG.warning("drained configuration rejected by nginx -t: %s", out.decode(errors="replace"))
+                return False
+            container.exec_run(["nginx", "-s", "reload"])
+            LOG.info("drained %s (%s) from the load balancer", target, ip)
+            return True
+        except Exception as exc:  # noqa: BLE001 - report and keep monitoring
+            LOG.warning("cannot drain %s: %s", target, exc)
+            return False
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            started = self.clock()
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - one bad round never stops monitoring
+                LOG.exception("monitoring round failed")
+            self.stop.wait(max(0.1, self.config["interval"] - (self.clock() - started)))
+
+    def serve(self, host: str = "0.0.0.0") -> ThreadingHTTPServer:
+        agent = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt: str, *args: Any) -> None:
+                LOG.debug(fmt, *args)
+
+            def reply(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path == "/health":
+                    return self.reply(200, agent.report())
+                if self.path == "/views":
+                    return self.reply(200, agent.views())
+                if self.path == "/incidents":
+                    with agent.lock:
+                        return self.reply(200, [dict(i) for i in agent.incidents.values()])
+                return self.reply(404, {"error": "not found"})
+
+            def do_POST(self) -> None:  # noqa: N802
+                if self.path != "/drain":
+                    return self.reply(404, {"error": "not found"})
+                if self.client_address[0] not in set(agent.config["peers"].values()) | {agent.config["ip"], "127.0.0.1"}:
+                    return self.reply(403, {"error": "only fleet droplets may drain"})
+                try:
+                    body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                    target = str(body["droplet"])
+                except (ValueError, KeyError, TypeError):
+                    return self.reply(400, {"error": "expected {\"droplet\": name}"})
+                if not NAME_RE.match(target) or target not in agent.config["peers"]:
+                    return self.reply(400, {"error": "unknown droplet"})
+                return self.reply(200 if agent.drain(target) else 409, {"droplet": target})
+
+        server = ThreadingHTTPServer((host, self.config["port"]), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="agent-http", daemon=True).start()
+        return server
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="pcloud-agent", description="the pcloud health agent of one droplet")
+    parser.add_argument("--config", required=True, help="the agent's JSON configuration")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")  # noqa: S104 - firewall-guarded
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with open(args.config, encoding="utf-8") as handle:
+        config = json.load(handle)
+    agent = Agent(config)
+    server = agent.serve(args.host)
+    signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
+    LOG.info("agent of %s on port %d: probing %s every %.0f s", agent.me, config["port"],
+             ", ".join(config["targets"]) or "nobody", config["interval"])
+    try:
+        agent.run()
+    except KeyboardInterrupt:
+        pass
+    server.shutdown()
+    return 0

@@ -1,0 +1,167 @@
+"""Three health agents talking real HTTP on loopback addresses (127.0.0.2-4): probes, views, quorum,
+the leader's recovery request (once), and a partitioned monitor that never acts. Time is a fake clock so
+rounds are deterministic; sockets are real."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pcloud import _collection  # noqa: F401
+from pcloud.agent.service import Agent
+
+from ansible_collections.pcloud.infra.plugins.module_utils import health  # isort: skip
+
+IPS = {"pcloud-master": "127.0.0.2", "shop-web1": "127.0.0.3", "shop-web2": "127.0.0.4"}
+STATE = {
+    "droplets": {
+        "pcloud-master": {"ip": IPS["pcloud-master"], "role": "master", "monitors": ["shop-web1", "shop-web2"]},
+        "shop-web1": {"ip": IPS["shop-web1"], "role": "web", "monitors": ["pcloud-master", "shop-web2"]},
+        "shop-web2": {"ip": IPS["shop-web2"], "role": "web", "monitors": ["pcloud-master", "shop-web1"]},
+    },
+    "projects": {"shop-uat": {"backend": {"type": "web", "port": 8100, "assigned_droplets": ["shop-web1", "shop-web2"],
+                                          "service_name": "shop-uat-backend"}}},
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class NoDocker:
+    class containers:  # noqa: N801 - the docker SDK's shape
+        @staticmethod
+        def list(all=False):  # noqa: A002
+            return []
+
+
+class Hook(BaseHTTPRequestHandler):
+    calls: list = []
+    status = "active"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802 - the provider's droplet status
+        data = json.dumps({"droplet": {"status": type(self).status}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):  # noqa: N802 - the recovery hook
+        type(self).calls.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.2", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def fleet():
+    Hook.calls, Hook.status = [], "active"
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    clock, port, agents, servers = Clock(), free_port(), {}, {}
+    for name in IPS:
+        config = health.agent_config(STATE, name, "pc-" + name, interval=5, timeout=0.5, k=2, replace_after=600,
+                                     droplet_ids={"pcloud-master": 1, "shop-web1": 2, "shop-web2": 3})
+        config.update(port=port, api={"url": "http://127.0.0.1:%d" % hook.server_address[1]})
+        agents[name] = Agent(config, clock=clock, docker_client=NoDocker())
+        servers[name] = agents[name].serve(IPS[name])
+    yield clock, agents, servers
+    for server in servers.values():
+        server.shutdown()
+        server.server_close()
+    hook.shutdown()
+    hook.server_close()
+
+
+def rounds(clock, agents, names, count):
+    for _ in range(count):
+        clock.now += 5
+        for name in names:
+            agents[name].tick()
+
+
+def test_all_up_nobody_is_suspect(fleet):
+    clock, agents, _servers = fleet
+    rounds(clock, agents, list(IPS), 3)
+    report = agents["pcloud-master"].report()
+    assert report["monitors"]["shop-web1"]["failures"] == 0 and not report["isolated"]
+    assert report["decisions"] == {} and Hook.calls == []
+    assert {v["target"] for v in agents["shop-web1"].views()} == {"pcloud-master", "shop-web2"}
+
+
+def test_a_dead_droplet_is_confirmed_and_recovered_once(fleet):
+    clock, agents, servers = fleet
+    servers["shop-web1"].shutdown()
+    servers["shop-web1"].server_close()
+    Hook.status = "off"  # the provider sees it stopped
+    rounds(clock, agents, ["pcloud-master", "shop-web2"], 4)
+    decision = agents["pcloud-master"].report()["decisions"]["shop-web1"]
+    assert decision["verdict"] == "confirmed" and decision["leader"] == "pcloud-master", decision
+    assert [call for call in Hook.calls] == [("/pcloud/v1/recover", {"droplet": "shop-web1", "incident": "shop-web1-2",
+                                                                      "reported_by": "pcloud-master"})]
+    incidents = agents["pcloud-master"].report()["incidents"]
+    assert incidents[0]["status"] == "recovering" and incidents[0]["id"] == "shop-web1-2"
+    assert agents["shop-web2"].report()["incidents"] == []  # the standby stood by
+
+
+def test_a_partitioned_monitor_never_acts(fleet):
+    clock, agents, servers = fleet
+    # shop-web1 is cut off: it reaches nobody and nobody reaches it (its server is gone, its peers unroutable)
+    servers["shop-web1"].shutdown()
+    servers["shop-web1"].server_close()
+    agents["shop-web1"].config["peers"] = {n: "127.0.0.99" for n in agents["shop-web1"].config["peers"]}
+    rounds(clock, agents, list(IPS), 8)
+    cut = agents["shop-web1"].report()
+    assert cut["isolated"] and all(p["failures"] >= 2 for p in cut["monitors"].values())
+    assert cut["incidents"] == [] and all(d["verdict"] != "confirmed" for d in cut["decisions"].values())
+    # the others agree web1 is unreachable but the provider still runs it: drained at most, never replaced
+    assert agents["pcloud-master"].report()["decisions"]["shop-web1"]["verdict"] == "confirmed"
+    assert Hook.calls == []
+    # after replace_after of continuous confirmation the leader asks for a replacement
+    agents["pcloud-master"].config["replace_after"] = 10
+    rounds(clock, agents, ["pcloud-master", "shop-web2"], 1)
+    assert [c[1]["droplet"] for c in Hook.calls] == ["shop-web1"]
+
+
+def test_drain_is_refused_from_strangers_and_checked(fleet):
+    _clock, agents, _servers = fleet
+    import urllib.error
+    import urllib.request
+
+    port = agents["pcloud-master"].config["port"]
+    req = urllib.request.Request("http://127.0.0.2:%d/drain" % port, data=b'{"droplet": "nosuch"}', method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)  # noqa: S310 - loopback
+    assert err.value.code in (400, 403)
+
+
+def test_a_standby_takes_over_when_the_leader_goes_silent(fleet):
+    clock, agents, servers = fleet
+    servers["shop-web1"].shutdown()
+    servers["shop-web1"].server_close()
+    rounds(clock, agents, ["pcloud-master", "shop-web2"], 3)  # both agree; master leads (provider: still active)
+    assert agents["shop-web2"].report()["decisions"]["shop-web1"]["leader"] == "pcloud-master" and Hook.calls == []
+    servers["pcloud-master"].shutdown()  # the leader goes silent before it could act
+    servers["pcloud-master"].server_close()
+    Hook.status = "off"
+    rounds(clock, agents, ["shop-web2"], 8)
+    web1 = [c[1]["reported_by"] for c in Hook.calls if c[1]["droplet"] == "shop-web1"]
+    assert web1 == ["shop-web2"]  # once, by the standby
+    assert {c[1]["droplet"] for c in Hook.calls} == {"shop-web1", "pcloud-master"}  # master is down too, and off
