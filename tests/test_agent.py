@@ -76,12 +76,12 @@ def fleet():
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     clock, port, agents, servers = Clock(), free_port(), {}, {}
-    for name in IPS:
+    for name, ip in IPS.items():
         config = health.agent_config(STATE, name, "pc-" + name, interval=5, timeout=0.5, k=2, replace_after=600,
                                      droplet_ids={"pcloud-master": 1, "shop-web1": 2, "shop-web2": 3})
         config.update(port=port, api={"url": "http://127.0.0.1:%d" % hook.server_address[1]})
         agents[name] = Agent(config, clock=clock, docker_client=NoDocker())
-        servers[name] = agents[name].serve(IPS[name])
+        servers[name] = agents[name].serve(ip)
     yield clock, agents, servers
     for server in servers.values():
         server.shutdown()
