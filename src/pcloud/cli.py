@@ -29,7 +29,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # 
 from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import release_store  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import incident_store, release_store  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,6 +49,7 @@ FLAG_ALIASES = {
     "--deploy-uat": ["deploy", "uat"],
     "--deploy-prod": ["deploy", "prod"],
     "--reproduce": ["reproduce"],
+    "--recover": ["recover"],
 }
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
@@ -128,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--dir", "--reproduce-dir", dest="dir", required=True, help="where to check it out (new or empty)")
     rep.add_argument("--no-build", action="store_true", help="only check out the commit and write the release record")
     rep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    rec = add("recover", "drain a failed droplet, replace it, re-converge its services, refresh the health agents")
+    rec.add_argument("droplet")
+    rec.add_argument("--incident", default=None, help="the incident id (a recovery runs once per incident)")
+    rec.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    plat = add("platform", "Docker on every droplet, PostgreSQL and Redis per project-env, the health agents")
+    _run_flags(plat)
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
     upd.add_argument("ip")
     _run_flags(upd)
@@ -450,6 +457,93 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def cmd_platform(args: argparse.Namespace) -> int:
+    """playbooks/platform.yml against the inventory, under the config dir lock."""
+    from pcloud.runner import run_playbook
+
+    config_dir = os.path.abspath(args.config_dir)
+    with ConfigLock(config_dir, "platform"):
+        load_plan(config_dir)
+        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        result = run_playbook("platform", config_dir, check=args.check, quiet=True, inventory=str(REPO_INVENTORY),
+                              progress=progress)
+    summary = result.summary()
+    print(json.dumps(summary, indent=2, sort_keys=True) if args.json else render_run(summary, None))
+    for error in result.errors:
+        print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Drain + replace (playbooks/recover.yml), re-converge each project-env on the droplet from its newest
+    release (playbooks/deploy.yml with those images), refresh the agents (playbooks/platform.yml)."""
+    import time
+
+    from pcloud.runner import run_playbook
+
+    why = names.name_problem("droplet", args.droplet)
+    if why:
+        raise SpecError(why, file="(arguments)", field="droplet")
+    config_dir = os.path.abspath(args.config_dir)
+    progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+    if args.incident:
+        known = incident_store.find(incident_store.load(config_dir), args.incident)
+        if known and known.get("status") in ("recovering", "recovered"):
+            print("incident %s is already %s" % (args.incident, known["status"]), file=sys.stderr)
+            return EXIT_OK
+    with ConfigLock(config_dir, "recover", wait=900):
+        _spec, state = load_plan(config_dir)
+        if args.droplet not in state["droplets"]:
+            raise SpecError("no droplet %r in the fleet (%s)" % (args.droplet, ", ".join(sorted(state["droplets"]))),
+                            file="(arguments)", field="droplet")
+        incident = {"id": args.incident or "%s-manual-%d" % (args.droplet, int(time.time())), "droplet": args.droplet,
+                    "status": "recovering", "started_at": time.time(), "steps": []}
+        incident_store.record(config_dir, incident)
+        started = time.monotonic()
+        runs = []
+
+        def step(name: str, playbook: str, extravars: Dict[str, Any], limit: Optional[str] = None) -> bool:
+            began = time.monotonic()
+            result = run_playbook(playbook, config_dir, extravars, quiet=True, inventory=str(REPO_INVENTORY),
+                                  progress=progress, limit=limit)
+            runs.append(result)
+            incident["steps"].append({"step": name, "seconds": round(time.monotonic() - began, 1), "ok": result.ok,
+                                      "errors": result.errors})
+            incident_store.record(config_dir, incident)
+            return result.ok
+
+        ok = step("drain and replace", "recover", {"pcloud_droplet": args.droplet})
+        if ok:
+            incident["replaced_after"] = round(time.monotonic() - started, 1)
+            _spec, state = load_plan(config_dir)
+            for key in topology.keys_on_droplet(state, args.droplet):
+                history = release_store.load_history(config_dir, key)
+                if not history:
+                    continue  # never deployed: nothing to bring back
+                project, env = key.rsplit("-", 1)
+                # only the new droplet, master (data stores, load balancer) and the control node
+                ok = step("re-converge %s" % key, "deploy", {
+                    "pcloud_project": project, "pcloud_env": env, "pcloud_images_override": history[-1]["images"],
+                    "pcloud_override_commit": history[-1]["commit"]},
+                    limit="localhost,%s,%s" % (topology.MASTER, args.droplet)) and ok
+            ok = step("health agents", "agents", {}) and ok
+        incident.update(status="recovered" if ok else "failed", seconds=round(time.monotonic() - started, 1),
+                        finished_at=time.time())
+        incident_store.record(config_dir, incident)
+    summary = {"status": "successful" if ok else "failed", "incident": incident,
+               "changed": sum(r.total("changed") for r in runs), "failed": sum(r.total("failed") for r in runs)}
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    else:
+        for item in incident["steps"]:
+            print("  %-28s %6.1f s  %s" % (item["step"], item["seconds"], "ok" if item["ok"] else "FAILED"))
+        print("%s %s in %.1f s" % (args.droplet, incident["status"], incident["seconds"]))
+    for result in runs:
+        for error in result.errors:
+            print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
 def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = None) -> int:
     """playbooks/deploy.yml against the inventory, under the config dir lock."""
     from pcloud.runner import run_playbook
@@ -520,6 +614,8 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "deploy": cmd_deploy,
     "rollback": cmd_rollback,
     "reproduce": cmd_reproduce,
+    "recover": cmd_recover,
+    "platform": cmd_platform,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

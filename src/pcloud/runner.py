@@ -58,7 +58,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]] = None, check: bool = False,
                  quiet: bool = False, watch: tuple = (), inventory: Optional[str] = None,
-                 progress: Optional[Callable[[str], None]] = None) -> RunResult:
+                 progress: Optional[Callable[[str], None]] = None, limit: Optional[str] = None) -> RunResult:
     """Run ``playbooks/<name>.yml``. Secrets travel only in the environment, never in extravars or artifacts."""
     config_dir = os.path.abspath(config_dir)
     runner_dir = os.path.join(config_dir, ".runner")
@@ -93,6 +93,7 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
             inventory=inventory or "localhost ansible_connection=local ansible_python_interpreter=%s" % sys.executable,
             extravars=extravars or {},
             cmdline=cmdline or None,
+            limit=limit,
             quiet=quiet,
             event_handler=on_event,
             artifact_dir=os.path.join(runner_dir, "artifacts"),

@@ -1,10 +1,7 @@
-"""``python3 -m agent --config FILE`` inside a droplet, ``python -m pcloud.agent`` on the control node."""
+"""``python -m pcloud.agent --config FILE``: the health agent in the foreground."""
 
 import sys
 
-try:
-    from pcloud.agent.service import main
-except ImportError:  # inside a droplet: /opt/pcloud/agent beside consensus.py and health.py
-    from agent.service import main  # type: ignore[no-redef]
+from pcloud.agent.service import main
 
 sys.exit(main())

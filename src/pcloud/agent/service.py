@@ -15,8 +15,9 @@ views of the target's other monitors and asks ``consensus.decide``; on a confirm
 through the recovery hook - at once when the provider reports the droplet not running, after
 ``replace_after`` seconds otherwise (a network partition usually heals; a drained droplet costs nothing).
 
-Standard library plus the docker SDK; inside a droplet ``consensus.py`` and ``health.py`` sit beside this
-package (the role copies them), on the control node they come from the collection.
+Standard library plus the docker SDK; inside a droplet this file runs as ``/opt/pcloud/pcloud_agent.py`` with
+``consensus.py`` and ``health.py`` beside it (the role copies them), on the control node they come from the
+collection.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Agent:
         self.stop = threading.Event()
         self._docker = docker_client
         self.api = config.get("api") or {}
+        self.drained_lines: Dict[str, Dict[str, str]] = {}  # ip -> {ip:port: the member line before the drain}
 
     # ------------------------------------------------------------------ this droplet
 
@@ -149,6 +151,11 @@ class Agent:
                 if target not in suspects:
                     self.decisions.pop(target, None)
                     self.first_confirmed.pop(target, None)
+            back = [i for i in self.incidents.values() if i["status"] == "open" and results.get(i["target"])]
+        for incident in back:  # answered again before it was replaced (a partition healed): back in the upstreams
+            if incident["drained_at"] is None or self.request_drain(incident["target"], undrain=True):
+                incident.update(status="closed", progress_at=self.clock())
+                incident["notes"].append("answers again: put back in the load balancer")
         for target in suspects:
             self.judge(target)
 
@@ -239,12 +246,13 @@ class Agent:
             incident["status"] = "recovering"
             incident["notes"].append("recovery requested (provider status %s)" % status)
 
-    def request_drain(self, target: str) -> bool:
+    def request_drain(self, target: str, undrain: bool = False) -> bool:
         master = self.config.get("master")
         if master == self.me:
-            return self.drain(target)
+            return self.drain(target, undrain)
         try:
-            _http_json(self.peer_url(master, "/drain"), self.config["timeout"] * 3, body={"droplet": target})
+            _http_json(self.peer_url(master, "/undrain" if undrain else "/drain"), self.config["timeout"] * 3,
+                       body={"droplet": target})
             return True
         except (OSError, ValueError, urllib.error.URLError) as exc:
             LOG.warning("cannot ask %s to drain %s: %s", master, target, exc)
@@ -263,8 +271,9 @@ class Agent:
             LOG.warning("recovery hook failed for %s: %s", target, exc)
             return False
 
-    def drain(self, target: str) -> bool:
-        """On the load balancer's droplet: every member on ``target``'s address goes ``down``; checked, reloaded."""
+    def drain(self, target: str, undrain: bool = False) -> bool:
+        """On the load balancer's droplet: every member on ``target``'s address goes ``down`` (or back to what it
+        was before, ``undrain``); checked with nginx -t, then reloaded."""
         container_name = self.config.get("lb_container")
         ip = self.config["peers"].get(target)
         if not container_name or not ip:
@@ -276,7 +285,11 @@ class Agent:
             if code != 0:
                 return False
             text = out.decode()
-            drained = re.sub(r"(?m)^(\s*server %s:\d+)[^;\n]*;" % re.escape(ip), r"\1 down;", text)
+            if undrain:
+                drained = health.undrain_members(text, ip, self.drained_lines.pop(ip, {}))
+            else:
+                drained, saved = health.drain_members(text, ip)
+                self.drained_lines.setdefault(ip, {}).update(saved)
             if drained == text:
                 return True
             container.put_archive(os.path.dirname(conf), _tar(os.path.basename(conf), drained.encode()))
@@ -286,7 +299,7 @@ class Agent:
                 LOG.warning("drained configuration rejected by nginx -t: %s", out.decode(errors="replace"))
                 return False
             container.exec_run(["nginx", "-s", "reload"])
-            LOG.info("drained %s (%s) from the load balancer", target, ip)
+            LOG.info("%s %s (%s) in the load balancer", "restored" if undrain else "drained", target, ip)
             return True
         except Exception as exc:  # noqa: BLE001 - report and keep monitoring
             LOG.warning("cannot drain %s: %s", target, exc)
@@ -301,7 +314,12 @@ class Agent:
                 self.tick()
             except Exception:  # noqa: BLE001 - one bad round never stops monitoring
                 LOG.exception("monitoring round failed")
-            self.stop.wait(max(0.1, self.config["interval"] - (self.clock() - started)))
+            # a target that just failed a probe is probed again within a second: k failures take about k
+            # seconds instead of k intervals, and a healthy fleet still costs one probe per interval
+            with self.lock:
+                failing = any(self.book.peers[t].failures for t in self.config["targets"] if t in self.book.peers)
+            period = min(self.config["interval"], 1.0) if failing else self.config["interval"]
+            self.stop.wait(max(0.1, period - (self.clock() - started)))
 
     def serve(self, host: str = "0.0.0.0") -> ThreadingHTTPServer:
         agent = self
@@ -329,7 +347,7 @@ class Agent:
                 return self.reply(404, {"error": "not found"})
 
             def do_POST(self) -> None:  # noqa: N802
-                if self.path != "/drain":
+                if self.path not in ("/drain", "/undrain"):
                     return self.reply(404, {"error": "not found"})
                 if self.client_address[0] not in set(agent.config["peers"].values()) | {agent.config["ip"], "127.0.0.1"}:
                     return self.reply(403, {"error": "only fleet droplets may drain"})
@@ -340,7 +358,8 @@ class Agent:
                     return self.reply(400, {"error": "expected {\"droplet\": name}"})
                 if not NAME_RE.match(target) or target not in agent.config["peers"]:
                     return self.reply(400, {"error": "unknown droplet"})
-                return self.reply(200 if agent.drain(target) else 409, {"droplet": target})
+                done = agent.drain(target, undrain=self.path == "/undrain")
+                return self.reply(200 if done else 409, {"droplet": target})
 
         server = ThreadingHTTPServer((host, self.config["port"]), Handler)
         server.daemon_threads = True
@@ -370,3 +389,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         pass
     server.shutdown()
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

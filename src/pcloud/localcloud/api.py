@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 import uuid
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from flask import Flask, Response, request
 
@@ -22,6 +22,8 @@ from pcloud.localcloud.store import Store
 
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
 DROPLET_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$")
+DROPLET_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # pcloud's droplet names
+INCIDENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,100}$")
 FIREWALL_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,254}$")
 DEFAULT_REGION = "lon1"
 
@@ -70,10 +72,12 @@ def _list(value: Any) -> List[Any]:
 class LocalCloud:
     """Request handlers bound to one store and one engine."""
 
-    def __init__(self, store: Store, engine: Optional[Engine], token: str) -> None:
+    def __init__(self, store: Store, engine: Optional[Engine], token: str,
+                 recover: Optional[Callable[[str, str, str], str]] = None) -> None:
         self.store = store
         self.engine = engine
         self.token = token
+        self.recover = recover  # starts 'pcloud recover' on the control node (not part of the DigitalOcean API)
 
     # ------------------------------------------------------------------ helpers
 
@@ -106,9 +110,13 @@ class LocalCloud:
                                                              "created_at": d["created_at"], "status": "deleted"}
         else:
             image = catalog.distribution_image(d["image"]["slug"], d["created_at"])
+        status = d["status"]
+        if status == "active" and self.engine is not None and d.get("container") \
+                and self.engine.exists(d["container"]) != "running":
+            status = "off"  # killed or stopped behind the API's back: report what runs, like DigitalOcean would
         return {
             "id": d["id"], "name": d["name"], "memory": size["memory"], "vcpus": size["vcpus"], "disk": size["disk"],
-            "locked": False, "status": d["status"], "kernel": None, "created_at": d["created_at"], "features": [],
+            "locked": False, "status": status, "kernel": None, "created_at": d["created_at"], "features": [],
             "backup_ids": [], "next_backup_window": None, "snapshot_ids": list(d["snapshot_ids"]), "image": image,
             "volume_ids": [], "size": size, "size_slug": d["size"],
             "networks": catalog.public_network(d["ip"], cloud["netmask"], cloud["gateway"]),
@@ -170,6 +178,24 @@ class LocalCloud:
             if rules != d.get("firewall_rules"):
                 self.engine.apply_firewall(d["container"], rules)
                 d["firewall_rules"] = rules
+
+    # ------------------------------------------------------------------ the recovery hook (pcloud's own)
+
+    def recover_hook(self) -> Response:
+        """``POST /pcloud/v1/recover {"droplet", "incident", "reported_by"}``: the health agent that leads a
+        confirmed failure asks the control node to replace the droplet; one recovery per incident."""
+        if self.recover is None:
+            raise ApiError(503, "service_unavailable", "No recovery runner is configured for this local cloud.")
+        body = request.get_json(silent=True) or {}
+        droplet, incident = body.get("droplet"), body.get("incident")
+        if not isinstance(droplet, str) or not DROPLET_NAME.match(droplet):
+            raise ApiError(422, "unprocessable_entity", "droplet must be a droplet name")
+        if not isinstance(incident, str) or not INCIDENT.match(incident):
+            raise ApiError(422, "unprocessable_entity", "incident must be an incident id")
+        if not any(d["name"] == droplet for d in self.store.data["droplets"].values()):
+            raise ApiError(404, "not_found", "no droplet %s" % droplet)
+        state = self.recover(droplet, incident, str(body.get("reported_by") or "unknown"))
+        return _json({"incident": incident, "droplet": droplet, "status": state}, 202)
 
     # ------------------------------------------------------------------ account and keys
 
@@ -708,6 +734,7 @@ ROUTES: List[Tuple[str, str, str, Dict[str, Any]]] = [
     ("/v2/vpcs/<vpc_id>", "DELETE", "delete_vpc", {}),
     ("/v2/sizes", "GET", "list_sizes", {}),
     ("/v2/regions", "GET", "list_regions", {}),
+    ("/pcloud/v1/recover", "POST", "recover_hook", {}),
 ]
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")

@@ -10,9 +10,10 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -65,6 +66,27 @@ def contract_hook(spec_path: str, log_path: str):
     return hook
 
 
+def recovery_runner(config_dir: str):
+    """Start ``pcloud recover DROPLET --incident ID`` on the control node, once per incident; its output goes to
+    ``localcloud/recover-<incident>.log``."""
+    started: Dict[str, subprocess.Popen] = {}
+    lock = threading.Lock()
+
+    def run(droplet: str, incident: str, reported_by: str) -> str:
+        with lock:
+            if incident in started:
+                return "running" if started[incident].poll() is None else "finished"
+            log = open(settings.path(config_dir, "recover-%s.log" % incident), "ab")  # noqa: SIM115 - the child owns it
+            started[incident] = subprocess.Popen(  # noqa: S603 - fixed argv, names validated by the API
+                [sys.executable, "-m", "pcloud.cli", "--config-dir", config_dir, "recover", droplet, "--incident", incident],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            log.close()
+            print("recovery of %s started for incident %s (reported by %s)" % (droplet, incident, reported_by), flush=True)
+            return "started"
+
+    return run
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="pcloud-localcloud")
     parser.add_argument("--config-dir", required=True)
@@ -77,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     hook = None
     if os.environ.get("PCLOUD_LOCALCLOUD_CONTRACT"):
         hook = contract_hook(os.environ["PCLOUD_LOCALCLOUD_CONTRACT"], os.environ["PCLOUD_LOCALCLOUD_CONTRACT_LOG"])
-    cloud = LocalCloud(store, engine, token)
+    cloud = LocalCloud(store, engine, token, recover=recovery_runner(args.config_dir))
     with store:
         cloud.reapply_firewalls()
         store.save()

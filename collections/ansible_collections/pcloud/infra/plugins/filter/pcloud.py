@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pcloud.infra.plugins.module_utils import consensus as _consensus
-from ansible_collections.pcloud.infra.plugins.module_utils import deploy, releases, topology
+from ansible_collections.pcloud.infra.plugins.module_utils import deploy, health, releases, topology
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 
@@ -80,6 +80,16 @@ def consensus(views: List[Dict[str, Any]], target: str, monitors: List[str], now
                              provider_status=provider_status).to_json()
 
 
+def agent_config(state: Dict[str, Any], droplet: str, prefix: str, interval: float = 5.0, timeout: float = 2.0, k: int = 3,
+                 replace_after: float = 600.0, takeover_after: float = 30.0,
+                 droplet_ids: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    try:
+        return health.agent_config(state, str(droplet), str(prefix), float(interval), float(timeout), int(k),
+                                   float(replace_after), float(takeover_after), droplet_ids)
+    except ValueError as exc:
+        raise PcloudError(str(exc)) from None
+
+
 def uat_tag(version: Optional[str], tags: List[str], stamp: str) -> str:
     from datetime import datetime
 
@@ -104,5 +114,5 @@ class FilterModule:
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
-                 service_containers, service_slots, live_ports, consensus, uat_tag, latest_uat_tag)
+                 service_containers, service_slots, live_ports, consensus, agent_config, uat_tag, latest_uat_tag)
         return {f.__name__: _adapt(f) for f in funcs}

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
+from ansible_collections.pcloud.infra.plugins.module_utils.allocation import HEALTH_AGENT_PORT
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import ProviderError, SpecError
 from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
 from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, Provider, local_gateway, resolve_provider
@@ -62,7 +63,7 @@ def resolve_admin_ip(explicit: Optional[str], previous: Optional[Mapping[str, An
 
 def firewall_spec(admin_ip: str, tag: str = FLEET_TAG) -> Dict[str, Any]:
     """One firewall for the fleet: SSH from the admin IP and the droplets, 80/443 from anywhere,
-    service ports (and the health agent) from the droplets only. Outbound is open (ports "0" = all,
+    service ports (and the health agent) from the droplets, the health agent also from the admin IP. Outbound is open (ports "0" = all,
     which is also what the DigitalOcean API returns, so re-runs compare equal)."""
     return {
         "name": FIREWALL_NAME,
@@ -73,6 +74,9 @@ def firewall_spec(admin_ip: str, tag: str = FLEET_TAG) -> Dict[str, Any]:
             {"protocol": "tcp", "ports": "443", "sources": {"addresses": list(ANYWHERE)}},
             {"protocol": "tcp", "ports": SERVICE_PORT_RANGE, "sources": {"tags": [tag]}},
             {"protocol": "tcp", "ports": ALTERNATE_PORT_RANGE, "sources": {"tags": [tag]}},
+            # the health agents' reports, for 'pcloud status' from the admin's machine (the droplets reach it
+            # through the service range above)
+            {"protocol": "tcp", "ports": str(HEALTH_AGENT_PORT), "sources": {"addresses": [admin_ip]}},
             {"protocol": "icmp", "ports": "0", "sources": {"addresses": [admin_ip], "tags": [tag]}},
         ],
         "outbound_rules": [

@@ -21,7 +21,11 @@ SERVICE_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 SECRET_RE = SERVICE_RE
 ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 
+DROPLET_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
 _RULES = {
+    "droplet": (DROPLET_RE, "lower-case letters, digits and '-', starting with a letter, not ending with '-', "
+                            "at most 63 characters"),
     "project": (PROJECT_RE, "lower-case letters, digits and '-', starting with a letter, "
                             "not ending with '-', at most 41 characters"),
     "environment": (ENV_RE, "lower-case letters and digits, starting with a letter, at most 16 characters"),

@@ -49,20 +49,27 @@ def write_json_atomic(path: str, data: Any, mode: int = 0o600) -> None:
 class ConfigLock:
     """``with ConfigLock(config_dir, "orchestrate"):`` - fails at once if another run holds it."""
 
-    def __init__(self, config_dir: str, purpose: str) -> None:
+    def __init__(self, config_dir: str, purpose: str, wait: float = 0.0) -> None:
         self.path = os.path.join(config_dir, LOCK_FILE)
         self.purpose = purpose
+        self.wait = wait  # seconds to wait for a running run to finish (a recovery waits for a deploy)
         self._fd: Optional[int] = None
 
     def __enter__(self) -> ConfigLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another run"
-            os.close(fd)
-            raise LockedError("the config dir is locked by %s; wait for it to finish (lock file %s)"
-                              % (holder, self.path), file=self.path) from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    continue
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another run"
+                os.close(fd)
+                raise LockedError("the config dir is locked by %s; wait for it to finish (lock file %s)"
+                                  % (holder, self.path), file=self.path) from None
         os.ftruncate(fd, 0)
         os.write(fd, ("pcloud %s (pid %d)" % (self.purpose, os.getpid())).encode())
         self._fd = fd

@@ -261,6 +261,11 @@ def live_ports(state: Mapping[str, Any], live: Mapping[str, Mapping[str, int]]) 
     return out
 
 
+def keys_on_droplet(state: Mapping[str, Any], droplet: str) -> List[str]:
+    """The project-envs with any service (web, worker, data store) on ``droplet``, sorted."""
+    return sorted({pe for pe, _svc, body in iter_services(state) if droplet in body.get("assigned_droplets", ())})
+
+
 def monitored_by(state: Mapping[str, Any], droplet: str) -> List[str]:
     """The droplets that watch ``droplet`` (sorted)."""
     return sorted(name for name, body in _droplets(state).items() if droplet in body.get("monitors", ()))

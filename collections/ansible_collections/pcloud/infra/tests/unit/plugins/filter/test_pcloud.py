@@ -21,7 +21,7 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["consensus", "latest_uat_tag", "lb_targets", "live_ports", "monitored_by", "resource_hash",
+    assert sorted(FILTERS) == ["agent_config", "consensus", "latest_uat_tag", "lb_targets", "live_ports", "monitored_by", "resource_hash",
                                "service_containers", "service_name", "service_port", "service_slots", "services_on_droplet",
                                "uat_tag"]
 

@@ -10,8 +10,10 @@ from ansible_collections.pcloud.infra.plugins.module_utils.health import (
     PeerBook,
     agent_config,
     container_report,
+    drain_members,
     droplet_status,
     expected_containers,
+    undrain_members,
 )
 from ansible_collections.pcloud.infra.plugins.module_utils.topology import build_state
 
@@ -71,3 +73,22 @@ def test_agent_config(state):
     assert agent_config(state, "pcloud-master", "pc-m")["lb_container"] == "pc-m-nginx-lb"
     with pytest.raises(ValueError):
         agent_config({"droplets": {"x": {}}}, "x", "p")  # no IP yet
+
+
+CONF = """upstream a-uat-backend {
+    server 10.0.0.3:8100 max_fails=1 fail_timeout=5s;
+    server 10.0.0.31:8100 max_fails=1 fail_timeout=5s;
+    server 10.0.0.4:18100 max_fails=2 fail_timeout=9s;
+}
+"""
+
+
+def test_drain_and_undrain_members():
+    drained, saved = drain_members(CONF, "10.0.0.3")
+    assert "server 10.0.0.3:8100 down;" in drained
+    assert "server 10.0.0.31:8100 max_fails=1" in drained  # another address that merely starts alike
+    assert saved == {"10.0.0.3:8100": "    server 10.0.0.3:8100 max_fails=1 fail_timeout=5s;"}
+    assert undrain_members(drained, "10.0.0.3", saved) == CONF
+    other, _saved = drain_members(CONF, "10.0.0.4")
+    assert undrain_members(other, "10.0.0.4", {}).count("10.0.0.4:18100 max_fails=1 fail_timeout=5s;") == 1  # defaults
+    assert drain_members(drained, "10.0.0.3")[1] == {}  # already down: nothing to save

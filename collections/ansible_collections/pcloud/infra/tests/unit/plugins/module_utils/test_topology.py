@@ -14,6 +14,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.topology import (
     apply_ips,
     build_state,
     diff_droplets,
+    keys_on_droplet,
     lb_targets,
     live_ports,
     monitored_by,
@@ -198,3 +199,9 @@ def test_public_ipv4_and_apply_ips(seed_dir):
     assert public_ipv4({"networks": {"v4": []}}) is None
     state = apply_ips(build_state(load_spec(str(seed_dir))), {M: "10.9.0.2"})
     assert state["droplets"][M]["ip"] == "10.9.0.2" and state["droplets"]["hostomatic-web1"]["ip"] is None
+
+
+def test_keys_on_droplet(state):
+    assert keys_on_droplet(state, "hostomatic-web1") == ["hostomatic-prod", "hostomatic-test", "hostomatic-uat"]
+    assert "mynewproject-prod" in keys_on_droplet(state, "pcloud-master")  # its data stores
+    assert keys_on_droplet(state, "nosuch") == []

@@ -1,0 +1,30 @@
+"""The health_monitor role: the agent answers on 8080 with a truthful report, probes its peer, keeps its token
+in a file only."""
+
+import json
+import time
+
+
+def agent(host):
+    return host.check_output("docker ps --format '{{.Names}}' --filter name=-molecule-health-monitor-health-agent")
+
+
+def test_reports_this_droplet(host):
+    report = json.loads(host.check_output("python3 -c \"import urllib.request; "
+                                          "print(urllib.request.urlopen('http://127.0.0.1:8080/health').read().decode())\""))
+    assert report["droplet"] == "molecule-health-monitor"
+    assert report["containers"]["expected"] == 1 and report["containers"]["missing"] == ["mol-uat-web"]
+    assert report["status"] == "degraded"  # the web service was never deployed here
+
+
+def test_probes_its_peer_and_counts_failures(host):
+    time.sleep(3)  # a few rounds at 1 s
+    report = json.loads(host.check_output("python3 -c \"import urllib.request; "
+                                          "print(urllib.request.urlopen('http://127.0.0.1:8080/health').read().decode())\""))
+    assert report["monitors"]["molecule-peer"]["failures"] >= 2  # 127.0.0.9:8080 answers nothing
+
+
+def test_token_is_a_file_only(host):
+    name = agent(host)
+    assert host.check_output("docker exec %s stat -c %%a /opt/pcloud/api-token" % name) == "400"
+    assert "molecule-token-value" not in host.check_output("docker inspect %s" % name)
