@@ -81,7 +81,7 @@ def fleet():
                                      droplet_ids={"pcloud-master": 1, "shop-web1": 2, "shop-web2": 3})
         config.update(port=port, api={"url": "http://127.0.0.1:%d" % hook.server_address[1]})
         agents[name] = Agent(config, clock=clock, docker_client=NoDocker())
-        servers[name] = agents[name].serve(ip)
+        servers[name] = agents[name].serve(ip)[0]
     yield clock, agents, servers
     for server in servers.values():
         server.shutdown()

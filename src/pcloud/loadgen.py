@@ -30,6 +30,7 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     seen: Counter = field(default_factory=Counter)
     samples: List[str] = field(default_factory=list)
+    failed_at: List[float] = field(default_factory=list)  # time.time() of each failure
 
     @property
     def failed(self) -> int:
@@ -134,6 +135,7 @@ class Load:
             if error is not None:
                 result.errors += 1
                 result.samples.append(error)
+                result.failed_at.append(time.time())
                 return
             result.statuses[status] += 1
             if 200 <= status < 300:  # type: ignore[operator]
@@ -143,6 +145,7 @@ class Load:
             else:
                 result.non_2xx += 1
                 result.samples.append("HTTP %s: %s" % (status, body[:200].decode(errors="replace")))
+                result.failed_at.append(time.time())
 
 
 def main(argv: Optional[List[str]] = None) -> int:

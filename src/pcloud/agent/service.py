@@ -34,8 +34,9 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional
 
-try:  # on the control node: the collection
-    from ansible_collections.pcloud.infra.plugins.module_utils import consensus, health
+try:  # on the control node: the collection, put on sys.path by the pcloud package
+    from pcloud import _collection  # noqa: F401
+    from ansible_collections.pcloud.infra.plugins.module_utils import consensus, health  # isort: skip
 except ImportError:  # inside a droplet: copied beside the agent
     import consensus  # type: ignore[no-redef]
     import health  # type: ignore[no-redef]
@@ -321,7 +322,8 @@ class Agent:
             period = min(self.config["interval"], 1.0) if failing else self.config["interval"]
             self.stop.wait(max(0.1, period - (self.clock() - started)))
 
-    def serve(self, host: str = "0.0.0.0") -> ThreadingHTTPServer:
+    def serve(self, host: Optional[str] = None) -> List[ThreadingHTTPServer]:
+        """Listen on ``host``, or on the droplet's address and loopback (never on other interfaces)."""
         agent = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -361,10 +363,13 @@ class Agent:
                 done = agent.drain(target, undrain=self.path == "/undrain")
                 return self.reply(200 if done else 409, {"droplet": target})
 
-        server = ThreadingHTTPServer((host, self.config["port"]), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, name="agent-http", daemon=True).start()
-        return server
+        servers = []
+        for address in [host] if host else sorted({self.config["ip"], "127.0.0.1"}):
+            server = ThreadingHTTPServer((address, self.config["port"]), Handler)
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, name="agent-http-%s" % address, daemon=True).start()
+            servers.append(server)
+        return servers
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -373,13 +378,13 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(prog="pcloud-agent", description="the pcloud health agent of one droplet")
     parser.add_argument("--config", required=True, help="the agent's JSON configuration")
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")  # noqa: S104 - firewall-guarded
+    parser.add_argument("--host", default=None, help="address to listen on (default: the droplet's and loopback)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with open(args.config, encoding="utf-8") as handle:
         config = json.load(handle)
     agent = Agent(config)
-    server = agent.serve(args.host)
+    servers = agent.serve(args.host)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
     LOG.info("agent of %s on port %d: probing %s every %.0f s", agent.me, config["port"],
              ", ".join(config["targets"]) or "nobody", config["interval"])
@@ -387,7 +392,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         agent.run()
     except KeyboardInterrupt:
         pass
-    server.shutdown()
+    for server in servers:
+        server.shutdown()
     return 0
 
 
