@@ -30,6 +30,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmo
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import incident_store, release_store  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -61,6 +62,12 @@ INIT_FILES = {
     "email_config.json": "email_config.json",
     "sms_config.json": "sms_config.json",
     ".env.example": "env.example",
+    # the notification templates, to edit: the agents and 'pcloud recover' use these copies
+    "templates/heartbeat.txt.j2": "../templates/heartbeat.txt.j2",
+    "templates/heartbeat.html.j2": "../templates/heartbeat.html.j2",
+    "templates/backup.txt.j2": "../templates/backup.txt.j2",
+    "templates/critical.txt.j2": "../templates/critical.txt.j2",
+    "templates/recovery.txt.j2": "../templates/recovery.txt.j2",
 }
 
 
@@ -118,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--local", action="store_true", help="build from a local working copy instead of the repository")
     dep.add_argument("--project-path", default="", help="the working copy for --local")
     dep.add_argument("--tag", default="", help="prod: the UAT tag to promote (default: the latest)")
+    dep.add_argument("--no-cache", action="store_true", help="build without Docker's layer cache")
     dep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     rb = add("rollback", "redeploy the previous release of an environment (images and config together)")
     rb.add_argument("project")
@@ -133,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("droplet")
     rec.add_argument("--incident", default=None, help="the incident id (a recovery runs once per incident)")
     rec.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    notify = add("notify", "notifications: 'pcloud notify test' sends a test mail and SMS")
+    notify.add_argument("action", choices=["test"])
+    notify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     plat = add("platform", "Docker on every droplet, PostgreSQL and Redis per project-env, the health agents")
     _run_flags(plat)
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
@@ -192,6 +203,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         if os.path.exists(path):
             kept.append(path)
             continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         _write_new(path, (data / source).read_bytes(), 0o644)
         written.append(path)
     key = os.path.join(config_dir, "ssh", "id_ed25519")
@@ -457,6 +469,36 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _notifier(config_dir: str):
+    from pcloud.notify import Notifier
+
+    try:
+        return Notifier.from_config_dir(config_dir, os.environ, sender="control node")
+    except notify_rules.ConfigProblem as exc:
+        problem = str(exc).split(": ", 1)[-1]
+        raise SpecError(problem, file=getattr(exc, "file", config_dir), field=exc.field) from None
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    """``pcloud notify test``: one test mail and one test SMS through the configured servers."""
+    notifier = _notifier(os.path.abspath(args.config_dir))
+    subject = "pcloud test - the notifications work"
+    result = {
+        "mail": notifier.mail(subject, "critical.txt.j2", {"what": "A test message from 'pcloud notify test'.",
+                                                           "details": ["nothing is wrong"]}),
+        "sms": notifier.sms(subject),
+    }
+    enabled = {"mail": notifier.email["enabled"], "sms": notifier.sms_cfg["enabled"]}
+    failed = [k for k in result if enabled[k] and result[k]]
+    if args.json:
+        print(json.dumps({"sent": [k for k in result if enabled[k] and not result[k]], "errors": result}, indent=2,
+                         sort_keys=True))
+    else:
+        for kind in ("mail", "sms"):
+            print("%-5s %s" % (kind, "sent" if enabled[kind] and not result[kind] else result[kind]))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def cmd_platform(args: argparse.Namespace) -> int:
     """playbooks/platform.yml against the inventory, under the config dir lock."""
     from pcloud.runner import run_playbook
@@ -530,6 +572,12 @@ def cmd_recover(args: argparse.Namespace) -> int:
         incident.update(status="recovered" if ok else "failed", seconds=round(time.monotonic() - started, 1),
                         finished_at=time.time())
         incident_store.record(config_dir, incident)
+    notifier = _notifier(config_dir)
+    subject = notify_rules.recovery_subject(args.droplet, ok, incident["seconds"])
+    incident["notified"] = {"mail": notifier.mail(subject, "recovery.txt.j2", {"incident": incident})}
+    if not ok:  # a failed recovery is critical: SMS too
+        incident["notified"]["sms"] = notifier.sms("%s (incident %s)" % (subject, incident["id"]))
+    incident_store.record(config_dir, incident)
     summary = {"status": "successful" if ok else "failed", "incident": incident,
                "changed": sum(r.total("changed") for r in runs), "failed": sum(r.total("failed") for r in runs)}
     if args.json:
@@ -574,7 +622,9 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
         result = run_playbook("deploy", config_dir, {"pcloud_project": args.project, "pcloud_env": args.env,
                                                      "pcloud_branch": args.branch, "pcloud_project_path": path,
-                                                     "pcloud_tag": args.tag, **(override or {})},
+                                                     "pcloud_tag": args.tag,
+                                                     "pcloud_build_nocache": bool(getattr(args, "no_cache", False)),
+                                                     **(override or {})},
                               quiet=True, inventory=str(REPO_INVENTORY), progress=progress)
     summary = result.summary()
     summary.update(project=args.project, environment=args.env)
@@ -616,6 +666,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "reproduce": cmd_reproduce,
     "recover": cmd_recover,
     "platform": cmd_platform,
+    "notify": cmd_notify,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

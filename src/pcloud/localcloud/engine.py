@@ -92,7 +92,7 @@ def ensure_images(client: docker.DockerClient, log=print) -> None:
 
 
 # Service images built from Debian packages on first use (the DigitalOcean provider uses registry images).
-SERVICE_IMAGES = ("python", "postgres", "redis", "nginx")
+SERVICE_IMAGES = ("python", "postgres", "redis", "nginx", "agent")
 
 
 def service_image(name: str) -> str:
