@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python benchmarks/plan_scale.py
 	$(BIN)/python benchmarks/orchestrate.py
 	$(BIN)/python benchmarks/deploy.py
+	$(BIN)/python benchmarks/failover.py
 
 demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) init --example

@@ -115,7 +115,7 @@ def test_a_dead_droplet_is_confirmed_and_recovered_once(fleet):
     decision = agents["pcloud-master"].report()["decisions"]["shop-web1"]
     assert decision["verdict"] == "confirmed" and decision["leader"] == "pcloud-master", decision
     assert [call for call in Hook.calls] == [("/pcloud/v1/recover", {"droplet": "shop-web1", "incident": "shop-web1-2",
-                                                                      "reported_by": "pcloud-master"})]
+                                                                      "reported_by": "pcloud-master", "drained": False})]
     incidents = agents["pcloud-master"].report()["incidents"]
     assert incidents[0]["status"] == "recovering" and incidents[0]["id"] == "shop-web1-2"
     assert agents["shop-web2"].report()["incidents"] == []  # the standby stood by
@@ -165,3 +165,66 @@ def test_a_standby_takes_over_when_the_leader_goes_silent(fleet):
     web1 = [c[1]["reported_by"] for c in Hook.calls if c[1]["droplet"] == "shop-web1"]
     assert web1 == ["shop-web2"]  # once, by the standby
     assert {c[1]["droplet"] for c in Hook.calls} == {"shop-web1", "pcloud-master"}  # master is down too, and off
+
+
+class Inbox:
+    def __init__(self):
+        self.subjects = []
+        self.bodies = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        from email import message_from_bytes
+        from email.policy import default
+
+        message = message_from_bytes(envelope.content, policy=default)
+        self.subjects.append(str(message["Subject"]))
+        self.bodies.append(message.get_body(("plain",)).get_content())
+        return "250 OK"
+
+
+def notify_settings(port):
+    return {"email": {"enabled": True, "smtp_host": "127.0.0.1", "smtp_port": port, "starttls": False, "username_env": None,
+                      "password_env": None, "from": "pcloud@localhost", "to": ["owner@localhost"],
+                      "heartbeat_minutes": 1, "backup_after_minutes": 2, "timeout": 3},
+            "sms": {"enabled": False}, "templates": ""}
+
+
+def test_master_mails_heartbeats_and_a_backup_takes_over(fleet):
+    from aiosmtpd.controller import Controller
+
+    clock, agents, servers = fleet
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        for agent in agents.values():
+            agent.config["notify"] = notify_settings(smtp.port)
+        agents["pcloud-master"].heartbeat()
+        agents["pcloud-master"].heartbeat()  # within the period: nothing more
+        assert len(inbox.subjects) == 1 and inbox.subjects[0].startswith("\u26a0\ufe0f Infrastructure degraded - ")
+        assert "Web droplets:      0/2 healthy" in inbox.bodies[0]  # nothing deployed: services missing
+        assert "shop-uat-backend" in inbox.bodies[0]
+        # master goes silent; after backup_after_minutes the lowest web droplet sends the backup heartbeat
+        servers["pcloud-master"].shutdown()
+        servers["pcloud-master"].server_close()
+        clock.now += 60
+        for name in ("shop-web1", "shop-web2"):
+            agents[name].heartbeat()
+        assert len(inbox.subjects) == 1  # not silent for long enough yet
+        clock.now += 90
+        for name in ("shop-web1", "shop-web2"):
+            agents[name].heartbeat()
+        assert len(inbox.subjects) == 2 and inbox.subjects[1].startswith("\u26a0\ufe0f Backup Heartbeat - Master may be down - ")
+        assert "This backup heartbeat comes from shop-web1." in inbox.bodies[1]
+    finally:
+        smtp.stop()
+
+
+def test_a_dead_mail_server_never_stops_monitoring(fleet):
+    clock, agents, _servers = fleet
+    agents["pcloud-master"].config["notify"] = notify_settings(free_port())  # nothing listens there
+    agents["pcloud-master"].heartbeat()
+    rounds(clock, agents, list(IPS), 2)
+    report = agents["pcloud-master"].report()
+    assert "ConnectionRefusedError" in report["heartbeat"]["last_error"]
+    assert report["monitors"]["shop-web1"]["failures"] == 0  # still probing

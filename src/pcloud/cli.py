@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = add("recover", "drain a failed droplet, replace it, re-converge its services, refresh the health agents")
     rec.add_argument("droplet")
     rec.add_argument("--incident", default=None, help="the incident id (a recovery runs once per incident)")
+    rec.add_argument("--drained", action="store_true", help="a health agent has drained it from the load balancer already")
     rec.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     notify = add("notify", "notifications: 'pcloud notify test' sends a test mail and SMS")
     notify.add_argument("action", choices=["test"])
@@ -504,6 +505,7 @@ def cmd_platform(args: argparse.Namespace) -> int:
     from pcloud.runner import run_playbook
 
     config_dir = os.path.abspath(args.config_dir)
+    _notifier(config_dir)  # the agents' mail and SMS settings: exit 2 naming file and field before anything runs
     with ConfigLock(config_dir, "platform"):
         load_plan(config_dir)
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
@@ -554,7 +556,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
             incident_store.record(config_dir, incident)
             return result.ok
 
-        ok = step("drain and replace", "recover", {"pcloud_droplet": args.droplet})
+        ok = step("drain and replace", "recover", {"pcloud_droplet": args.droplet, "pcloud_already_drained": args.drained})
         if ok:
             incident["replaced_after"] = round(time.monotonic() - started, 1)
             _spec, state = load_plan(config_dir)

@@ -30,7 +30,7 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     seen: Counter = field(default_factory=Counter)
     samples: List[str] = field(default_factory=list)
-    failed_at: List[float] = field(default_factory=list)  # time.time() of each failure
+    failed_at: List[float] = field(default_factory=list)  # when each failed request was sent (time.time())
 
     @property
     def failed(self) -> int:
@@ -64,6 +64,7 @@ class Load:
         self._stop = threading.Event()
         self._threads: List[threading.Thread] = []
         self._started = 0.0
+        self._local = threading.local()
 
     def __enter__(self) -> Load:
         self._started = time.monotonic()
@@ -92,6 +93,7 @@ class Load:
             count += 1
             path = (url.path or "/") + ("?" + url.query if url.query else "")
             reused = conn is not None
+            self._local.sent = time.time()
             if conn is None:
                 conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=self.timeout)
             try:
@@ -135,7 +137,7 @@ class Load:
             if error is not None:
                 result.errors += 1
                 result.samples.append(error)
-                result.failed_at.append(time.time())
+                result.failed_at.append(self._local.sent)
                 return
             result.statuses[status] += 1
             if 200 <= status < 300:  # type: ignore[operator]
@@ -145,7 +147,7 @@ class Load:
             else:
                 result.non_2xx += 1
                 result.samples.append("HTTP %s: %s" % (status, body[:200].decode(errors="replace")))
-                result.failed_at.append(time.time())
+                result.failed_at.append(self._local.sent)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -6,18 +6,49 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import time
+from email import message_from_bytes
+from email.policy import default as default_policy
+from urllib.parse import urlsplit
 
 import docker
 import pytest
+from aiosmtpd.controller import Controller
 
 from pcloud.loadgen import Load
 
 from .conftest import pcloud
 
 
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
-def fleet(cloud):
+def smtp(cloud):
+    """A real SMTP server on the droplet network's gateway (the agents' mail) and on loopback, same port (the control
+    node's: 'pcloud recover')."""
+    gateway = urlsplit(json.loads((cloud.config_dir / "localcloud" / "endpoint.json").read_text())["droplet_url"]).hostname
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind((gateway, 0))
+        port = probe.getsockname()[1]
+    controllers = [Controller(inbox, hostname=host, port=port) for host in (gateway, "127.0.0.1")]
+    for controller in controllers:
+        controller.start()
+    yield inbox, port
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def fleet(cloud, smtp):
     config = cloud.config_dir
     for stale in ("deployment_config.json", ".env", "incidents.json"):
         (config / stale).unlink(missing_ok=True)
@@ -28,6 +59,9 @@ def fleet(cloud):
                                          "hostomatic,3,s-1vcpu-1gb,s-1vcpu-1gb,uat\n")
     pcloud("--config-dir", str(config), "orchestrate", env=cloud.env())
     pcloud("--config-dir", str(config), "deploy", "uat", "hostomatic", env=cloud.env())
+    (config / "email_config.json").write_text(json.dumps({
+        "enabled": True, "smtp_host": "127.0.0.1", "smtp_port": smtp[1], "from": "pcloud@localhost",
+        "to": ["owner@localhost"], "heartbeat_minutes": 0.1, "backup_after_minutes": 0.5, "timeout": 5}))
     pcloud("--config-dir", str(config), "platform", env=cloud.env())
     state = json.loads((config / "infrastructure.json").read_text())
     return cloud, state
@@ -89,6 +123,16 @@ def test_every_agent_sees_a_healthy_ring(fleet):
         assert all(p["failures"] == 0 for p in report["monitors"].values())
 
 
+def test_master_mails_the_heartbeat(fleet, smtp):
+    inbox, _port = smtp
+    mail = wait_for(lambda: [m for m in inbox.messages if str(m["Subject"]).startswith("\u2705 Infrastructure OK - ")], 60)
+    assert mail, [str(m["Subject"]) for m in inbox.messages]
+    text = mail[-1].get_body(("plain",)).get_content()
+    assert "Web droplets:      2/2 healthy" in text and "Master:            ok" in text
+    assert "<table" in mail[-1].get_body(("html",)).get_content()
+    assert "sent by the pcloud agent on pcloud-master" in text
+
+
 def test_a_partitioned_droplet_is_never_replaced(fleet):
     cloud, state = fleet
     network = docker.from_env().networks.get(json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())
@@ -113,12 +157,19 @@ def test_a_partitioned_droplet_is_never_replaced(fleet):
     assert back, "the droplet came back but stayed drained:\n" + lb_conf(cloud)
 
 
-def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet):
+def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet, smtp):
     cloud, state = fleet
     lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
     ip = state["droplets"]["hostomatic-web1"]["ip"]
     url = lb + "/hostomatic/uat/backend/api/version"
-    with Load([url], workers=4, classify=lambda body: json.loads(body)["droplet"]) as load:
+    answers = []  # (time, droplet) of every answer
+
+    def classify(body):
+        droplet = json.loads(body)["droplet"]
+        answers.append((time.time(), droplet))
+        return droplet
+
+    with Load([url], workers=4, classify=classify) as load:
         time.sleep(2)
         killed = time.time()
         droplet_container(cloud, "hostomatic-web1").kill()
@@ -127,17 +178,20 @@ def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet):
         done = wait_for(lambda: [i for i in incidents(cloud) if i["droplet"] == "hostomatic-web1"
                                  and i["status"] in ("recovered", "failed")], 300, step=2)
         assert done and done[-1]["status"] == "recovered", done or incidents(cloud)
-        answered = load.result.seen.get("hostomatic-web1", 0)
-        serving = wait_for(lambda: load.result.seen.get("hostomatic-web1", 0) > answered, 60)
-        recovered = time.time()
-        time.sleep(2)
+        serving = wait_for(lambda: [t for t, d in answers if d == "hostomatic-web1" and t > drained], 60)
+        recovered = serving[0] if serving else time.time()
     result = load.result
     assert serving, result.to_json()
     print("drained after %.1f s, serving again after %.1f s; %d requests, %d failed"
           % (drained - killed, recovered - killed, result.requests, result.failed))
-    assert drained - killed <= 20
+    assert drained - killed <= 15  # target 10 s (benchmarks/failover.py); slack for a loaded CI machine
     assert result.failed <= max(1, result.requests // 100), result.to_json()
-    assert not [t for t in result.failed_at if t > drained + 1], result.to_json()  # none after the drain
+    late = [t for t in result.failed_at if t > drained + 1]
+    assert not late, (["%+.1f s after the kill" % (t - killed) for t in late], result.samples, done[-1])  # none after the drain
+    recovered_mail = [m for m in smtp[0].messages if str(m["Subject"]).startswith("\U0001f527 Recovered hostomatic-web1 in ")]
+    assert recovered_mail, [str(m["Subject"]) for m in smtp[0].messages][-5:]
+    body = recovered_mail[-1].get_body(("plain",)).get_content()
+    assert "drain and replace" in body and "re-converge hostomatic-uat" in body and "Status:    recovered" in body
     state_after = json.loads((cloud.config_dir / "infrastructure.json").read_text())
     assert state_after["droplets"]["hostomatic-web1"]["ip"]
     assert done[-1]["id"].startswith("hostomatic-web1-") and done[-1]["steps"][0]["step"] == "drain and replace"

@@ -37,9 +37,11 @@ from typing import Any, Callable, Dict, List, Optional
 try:  # on the control node: the collection, put on sys.path by the pcloud package
     from pcloud import _collection  # noqa: F401
     from ansible_collections.pcloud.infra.plugins.module_utils import consensus, health  # isort: skip
+    from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
 except ImportError:  # inside a droplet: copied beside the agent
     import consensus  # type: ignore[no-redef]
     import health  # type: ignore[no-redef]
+    import notify_rules  # type: ignore[no-redef]
 
 LOG = logging.getLogger("pcloud.agent")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
@@ -55,6 +57,13 @@ def _http_json(url: str, timeout: float, body: Optional[Dict[str, Any]] = None,
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - fleet addresses from the state only
         raw = resp.read()
         return json.loads(raw) if raw else None
+
+
+def _read_secret(path: Optional[str]) -> Optional[str]:
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().strip() or None
 
 
 def _tar(name: str, data: bytes) -> bytes:
@@ -84,6 +93,11 @@ class Agent:
         self._docker = docker_client
         self.api = config.get("api") or {}
         self.drained_lines: Dict[str, Dict[str, str]] = {}  # ip -> {ip:port: the member line before the drain}
+        self.started_at = clock()
+        self.heartbeat_sent_at: Optional[float] = None
+        self.heartbeat_error: Optional[str] = None
+        self.backup_sent_at: Optional[float] = None
+        self._notifier: Any = None
 
     # ------------------------------------------------------------------ this droplet
 
@@ -122,7 +136,9 @@ class Agent:
         return {"droplet": self.me, "ip": self.config["ip"], "role": self.config.get("role"), "time": now,
                 "status": health.droplet_status(containers, used), "containers": containers,
                 "disk_used_pct": used, "load": list(os.getloadavg()), "monitors": peers, "isolated": isolated,
-                "decisions": decisions, "incidents": incidents}
+                "decisions": decisions, "incidents": incidents, "started_at": self.started_at,
+                "heartbeat": {"last_sent_at": self.heartbeat_sent_at, "last_error": self.heartbeat_error,
+                              "backup_sent_at": self.backup_sent_at}}
 
     def views(self) -> List[Dict[str, Any]]:
         with self.lock:
@@ -241,7 +257,8 @@ class Agent:
                 incident["progress_at"] = incident["drained_at"]
                 incident["notes"].append("drained from the load balancer")
         replace_now = status in consensus.NOT_RUNNING or confirmed_for >= self.config["replace_after"]
-        if incident["recovery_requested_at"] is None and replace_now and self.request_recovery(target, incident_id):
+        if incident["recovery_requested_at"] is None and replace_now \
+                and self.request_recovery(target, incident_id, drained=incident["drained_at"] is not None):
             incident["recovery_requested_at"] = self.clock()
             incident["progress_at"] = incident["recovery_requested_at"]
             incident["status"] = "recovering"
@@ -259,14 +276,15 @@ class Agent:
             LOG.warning("cannot ask %s to drain %s: %s", master, target, exc)
             return False
 
-    def request_recovery(self, target: str, incident_id: str) -> bool:
+    def request_recovery(self, target: str, incident_id: str, drained: bool = False) -> bool:
         hook = self.api.get("url")
         if not hook:
             LOG.warning("no recovery hook configured: %s stays drained until 'pcloud recover %s'", target, target)
             return False
         try:
             _http_json("%s/pcloud/v1/recover" % hook.rstrip("/"), self.config["timeout"] * 3,
-                       body={"droplet": target, "incident": incident_id, "reported_by": self.me}, token=self._api_token())
+                       body={"droplet": target, "incident": incident_id, "reported_by": self.me, "drained": drained},
+                       token=self._api_token())
             return True
         except (OSError, ValueError, urllib.error.URLError) as exc:
             LOG.warning("recovery hook failed for %s: %s", target, exc)
@@ -306,6 +324,74 @@ class Agent:
             LOG.warning("cannot drain %s: %s", target, exc)
             return False
 
+    # ------------------------------------------------------------------ heartbeats
+
+    def notifier(self) -> Any:
+        """The mail/SMS sender from the settings the role copied in; None when mail is not configured."""
+        settings = self.config.get("notify") or {}
+        if self._notifier is None and settings.get("email", {}).get("enabled"):
+            try:
+                from pcloud.notify import Notifier
+            except ImportError:  # inside a droplet
+                from pcloud_notify import Notifier  # type: ignore[no-redef]
+            secrets = {k: _read_secret(settings.get(k + "_file")) for k in ("smtp_username", "smtp_password", "sms_token")}
+            try:
+                email = notify_rules.email_settings(settings["email"])
+                sms = notify_rules.sms_settings(settings.get("sms") or {"enabled": False})
+            except ValueError as exc:
+                LOG.warning("notifications off: %s", exc)
+                self.config["notify"] = {}
+                return None
+            self._notifier = Notifier(email, sms,
+                                      [settings.get("templates", "")], username=secrets["smtp_username"],
+                                      password=secrets["smtp_password"], sms_token=secrets["sms_token"], sender=self.me)
+        return self._notifier
+
+    def fleet_reports(self) -> Dict[str, Optional[Dict[str, Any]]]:
+        reports: Dict[str, Optional[Dict[str, Any]]] = {self.me: self.report()}
+        for name in self.config["peers"]:
+            try:
+                reports[name] = _http_json(self.peer_url(name, "/health"), self.config["timeout"])
+            except (OSError, ValueError, urllib.error.URLError):
+                reports[name] = None
+        return reports
+
+    def heartbeat(self) -> None:
+        """Master mails the fleet's summary every heartbeat_minutes; when master has been silent for
+        backup_after_minutes, the lowest reachable web droplet mails a backup heartbeat instead."""
+        notifier = self.notifier()
+        if notifier is None:
+            return
+        now = self.clock()
+        every = float(notifier.email["heartbeat_minutes"]) * 60
+        roles = self.config.get("roles") or {}
+        if self.me == self.config.get("master"):
+            if self.heartbeat_sent_at is not None and now - self.heartbeat_sent_at < every:
+                return
+            summary = notify_rules.heartbeat_summary(self.fleet_reports(), roles, now)
+            subject = notify_rules.heartbeat_subject(summary, now)
+            self.heartbeat_error = notifier.mail(subject, "heartbeat.txt.j2", {"summary": summary,
+                                                                              "every": notifier.email["heartbeat_minutes"]},
+                                                 html_template="heartbeat.html.j2")
+            self.heartbeat_sent_at = now  # also after a failure: the next try is one period later, monitoring goes on
+            return
+        silent_for = float(notifier.email["backup_after_minutes"]) * 60
+        if now - self.started_at < silent_for or (self.backup_sent_at is not None and now - self.backup_sent_at < every):
+            return
+        reports = self.fleet_reports()
+        master = reports.get(self.config.get("master") or "")
+        last = ((master or {}).get("heartbeat") or {}).get("last_sent_at")
+        if master is not None and last is not None and now - float(last) < silent_for:
+            return
+        web_ips = {n: ip for n, ip in dict(self.config["peers"], **{self.me: self.config["ip"]}).items()
+                   if roles.get(n) != "master"}
+        if notify_rules.backup_sender(web_ips, [n for n, r in reports.items() if r is not None]) != self.me:
+            return
+        summary = notify_rules.heartbeat_summary(reports, roles, now)
+        self.heartbeat_error = notifier.mail(notify_rules.backup_subject(now), "backup.txt.j2",
+                                             {"summary": summary, "silent_minutes": notifier.email["backup_after_minutes"]})
+        self.backup_sent_at = now
+
     # ------------------------------------------------------------------ running
 
     def run(self) -> None:
@@ -315,6 +401,10 @@ class Agent:
                 self.tick()
             except Exception:  # noqa: BLE001 - one bad round never stops monitoring
                 LOG.exception("monitoring round failed")
+            try:
+                self.heartbeat()
+            except Exception:  # noqa: BLE001 - nor does a heartbeat
+                LOG.exception("heartbeat failed")
             # a target that just failed a probe is probed again within a second: k failures take about k
             # seconds instead of k intervals, and a healthy fleet still costs one probe per interval
             with self.lock:

@@ -73,7 +73,7 @@ class LocalCloud:
     """Request handlers bound to one store and one engine."""
 
     def __init__(self, store: Store, engine: Optional[Engine], token: str,
-                 recover: Optional[Callable[[str, str, str], str]] = None) -> None:
+                 recover: Optional[Callable[[str, str, str, bool], str]] = None) -> None:
         self.store = store
         self.engine = engine
         self.token = token
@@ -194,7 +194,7 @@ class LocalCloud:
             raise ApiError(422, "unprocessable_entity", "incident must be an incident id")
         if not any(d["name"] == droplet for d in self.store.data["droplets"].values()):
             raise ApiError(404, "not_found", "no droplet %s" % droplet)
-        state = self.recover(droplet, incident, str(body.get("reported_by") or "unknown"))
+        state = self.recover(droplet, incident, str(body.get("reported_by") or "unknown"), bool(body.get("drained")))
         return _json({"incident": incident, "droplet": droplet, "status": state}, 202)
 
     # ------------------------------------------------------------------ account and keys

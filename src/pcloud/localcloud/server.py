@@ -72,13 +72,14 @@ def recovery_runner(config_dir: str):
     started: Dict[str, subprocess.Popen] = {}
     lock = threading.Lock()
 
-    def run(droplet: str, incident: str, reported_by: str) -> str:
+    def run(droplet: str, incident: str, reported_by: str, drained: bool = False) -> str:
         with lock:
             if incident in started:
                 return "running" if started[incident].poll() is None else "finished"
             log = open(settings.path(config_dir, "recover-%s.log" % incident), "ab")  # noqa: SIM115 - the child owns it
             started[incident] = subprocess.Popen(  # noqa: S603 - fixed argv, names validated by the API
-                [sys.executable, "-m", "pcloud.cli", "--config-dir", config_dir, "recover", droplet, "--incident", incident],
+                [sys.executable, "-m", "pcloud.cli", "--config-dir", config_dir, "recover", droplet, "--incident", incident]
+                + (["--drained"] if drained else []),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
             log.close()
             print("recovery of %s started for incident %s (reported by %s)" % (droplet, incident, reported_by), flush=True)

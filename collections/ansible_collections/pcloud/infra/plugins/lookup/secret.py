@@ -21,19 +21,23 @@ options:
     type: list
     elements: str
   project:
-    description: The project.
+    description: The project (required unless O(variable=true)).
     type: str
-    required: true
   environment:
-    description: The environment.
+    description: The environment (required unless O(variable=true)).
     type: str
-    required: true
   config_dir:
     description: The config dir holding C(.env).
     type: path
     required: true
   source:
     description: Return the variable each secret comes from instead of its value (safe to show).
+    type: bool
+    default: false
+  variable:
+    description:
+      - The terms are environment variable names (e.g. the C(password_env) of C(email_config.json)), looked up as they
+        are in the controller's environment, then in C(.env); a variable set nowhere gives an empty string.
     type: bool
     default: false
   version:
@@ -77,6 +81,10 @@ class LookupModule(LookupBase):
             if os.path.exists(dotenv_path):
                 with open(dotenv_path, encoding="utf-8") as handle:
                     dotenv = secrets.parse_dotenv(handle.read(), dotenv_path)
+            if self.get_option("variable"):
+                return [os.environ.get(name) or dotenv.get(name, "") if name else "" for name in terms]
+            if not self.get_option("project") or not self.get_option("environment"):
+                raise AnsibleLookupError("pcloud.infra.secret: give project and environment (or variable=true)")
             found = secrets.resolve(self.get_option("project"), self.get_option("environment"), terms, os.environ,
                                     dotenv, where=os.path.join(config_dir, "deployment_config.json"))
         except PcloudError as exc:

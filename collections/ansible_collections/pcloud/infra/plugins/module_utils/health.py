@@ -61,6 +61,7 @@ def agent_config(state: Mapping[str, Any], droplet: str, prefix: str, interval: 
         "peers": {n: b["ip"] for n, b in sorted(droplets.items()) if n != droplet and b.get("ip")},
         "droplet_ids": {n: (droplet_ids or {}).get(n) for n in sorted(droplets)},
         "targets": targets, "monitors_of": monitors_of, "master": master,
+        "roles": {n: b.get("role") for n, b in sorted(droplets.items())},
         "expected": expected_containers(state, droplet, prefix),
         "lb_container": "%s-nginx-lb" % prefix if master == droplet else None,
     }

@@ -1,0 +1,127 @@
+"""Failover on the local cloud with the example fleet: seconds from 'docker kill' of a web droplet until it is
+out of the load balancer (target <= 10 s) and until its replacement serves (target <= 60 s), failed requests
+during the event (target <= 1 %, none sent after the drain), and recoveries started during a single-droplet
+network partition (target 0).
+
+Starts its own local cloud (network pcloud-bench, 10.199.16.0/24) in a temporary config dir and removes
+everything it made.
+
+    .venv/bin/python benchmarks/failover.py [--workers N] [--partition-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+
+from pcloud.loadgen import Load
+
+PCLOUD = str(Path(sys.executable).parent / "pcloud")
+
+
+def pcloud(config: str, *args: str) -> None:
+    result = subprocess.run([PCLOUD, "--config-dir", config, *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit("pcloud %s failed:\n%s\n%s" % (" ".join(args), result.stdout, result.stderr))
+
+
+def wait_for(predicate, timeout: float, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=4, help="concurrent keep-alive clients")
+    parser.add_argument("--partition-seconds", type=float, default=45.0, help="how long the partition lasts")
+    args = parser.parse_args()
+    os.environ.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    client = docker.from_env()
+    with tempfile.TemporaryDirectory(prefix="pcloud-bench-") as tmp:
+        config = os.path.join(tmp, "config")
+        try:
+            pcloud(config, "local", "up", "--port", "0", "--network", "pcloud-bench", "--subnet", "10.199.16.0/24",
+                   "--name", "pcbench")
+            cloud = json.loads(Path(config, "localcloud", "cloud.json").read_text())
+            pcloud(config, "init", "--example")
+            Path(config, "projects.csv").write_text("Project,Servers,MasterSpec,WebSpec,Environments\n"
+                                                    "hostomatic,3,s-1vcpu-1gb,s-1vcpu-1gb,uat\n")
+            for step in (["orchestrate"], ["deploy", "uat", "hostomatic"], ["platform"]):
+                pcloud(config, *step)
+            state = json.loads(Path(config, "infrastructure.json").read_text())
+            label = "pcloud.cloud=" + cloud["cloud_id"]
+
+            def droplet(name):
+                return client.containers.list(all=True, filters={"label": [label, "pcloud.droplet.name=" + name]})[0]
+
+            def lb_conf():
+                nginx = client.containers.list(filters={"label": [label, "pcloud.service=nginx-lb"]})[0]
+                return nginx.exec_run(["cat", "/etc/nginx/conf.d/pcloud.conf"])[1].decode()
+
+            def incidents():
+                path = Path(config, "incidents.json")
+                return json.loads(path.read_text()) if path.exists() else []
+
+            time.sleep(15)  # the agents' first rounds
+            # a partition: web2 cut off from the droplet network
+            network = client.networks.get(cloud["network"])
+            web2, web2_ip = droplet("hostomatic-web2"), state["droplets"]["hostomatic-web2"]["ip"]
+            before = len(incidents())
+            network.disconnect(web2)
+            time.sleep(args.partition_seconds)
+            false_recoveries = len(incidents()) - before
+            network.connect(web2, ipv4_address=web2_ip)
+            wait_for(lambda: " down;" not in lb_conf(), 60)
+
+            # a kill: web1 under load
+            ip = state["droplets"]["hostomatic-web1"]["ip"]
+            answers = []
+
+            def classify(body: bytes) -> str:
+                name = json.loads(body)["droplet"]
+                answers.append((time.time(), name))
+                return name
+
+            url = "http://%s/hostomatic/uat/backend/api/version" % state["droplets"]["pcloud-master"]["ip"]
+            with Load([url], workers=args.workers, classify=classify) as load:
+                time.sleep(3)
+                killed = time.time()
+                droplet("hostomatic-web1").kill()
+                wait_for(lambda: ("server %s:" % ip) in lb_conf() and " down;" in lb_conf(), 60)
+                drained = time.time()
+                serving = wait_for(lambda: [t for t, d in answers if d == "hostomatic-web1" and t > drained], 300, 0.5)
+                time.sleep(2)
+            result = load.result
+            finished = wait_for(lambda: [i for i in incidents() if i["droplet"] == "hostomatic-web1"
+                                         and i["status"] in ("recovered", "failed")], 120, 1)
+            incident = finished[-1] if finished else {}
+        finally:
+            subprocess.run([PCLOUD, "--config-dir", config, "local", "down", "--purge"], capture_output=True, check=False)
+
+    after_drain = len([t for t in result.failed_at if t > drained + 1])
+    print("kill -> out of the load balancer: %.1f s (target <= 10 s)" % (drained - killed))
+    print("kill -> replacement serving: %s (target <= 60 s)" % ("%.1f s" % (serving[0] - killed) if serving else "never"))
+    print("recovery steps: %s" % ", ".join("%s %.1f s" % (s["step"], s["seconds"]) for s in incident.get("steps", [])))
+    print("requests during the event: %d, failed %d (%.2f %%, target <= 1 %%), sent after the drain and failed: %d "
+          "(target 0), keep-alive retries %d"
+          % (result.requests, result.failed, 100.0 * result.failed / max(1, result.requests), after_drain, result.retried))
+    print("recoveries started during a %.0f s partition of one droplet: %d (target 0)" % (args.partition_seconds,
+                                                                                      false_recoveries))
+    return 0 if serving and false_recoveries == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
