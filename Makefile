@@ -72,6 +72,7 @@ demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) orchestrate
 	$(BIN)/pcloud --config-dir $(CONFIG) deploy uat hostomatic
 	$(BIN)/pcloud --config-dir $(CONFIG) deploy prod hostomatic
+	$(BIN)/pcloud --config-dir $(CONFIG) platform
 	$(BIN)/pcloud --config-dir $(CONFIG) status
 	@echo
 	@echo "The example project through the load balancer on master:"

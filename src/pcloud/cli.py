@@ -31,6 +31,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils import topology  # is
 from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import incident_store, release_store  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import health  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -51,6 +52,7 @@ FLAG_ALIASES = {
     "--deploy-prod": ["deploy", "prod"],
     "--reproduce": ["reproduce"],
     "--recover": ["recover"],
+    "--monitor": ["monitor"],
 }
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
@@ -145,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     notify = add("notify", "notifications: 'pcloud notify test' sends a test mail and SMS")
     notify.add_argument("action", choices=["test"])
     notify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    mon = add("monitor", "run a droplet's health agent in the foreground on this machine (probes its ring targets)")
+    mon.add_argument("droplet")
+    mon.add_argument("--port", type=int, default=8081, help="where this agent answers, on 127.0.0.1 (default 8081)")
+    mon.add_argument("--interval", type=float, default=5.0, help="seconds between probe rounds")
+    mon.add_argument("--once", action="store_true", help="one round, then print the report as JSON")
     plat = add("platform", "Docker on every droplet, PostgreSQL and Redis per project-env, the health agents")
     _run_flags(plat)
     upd = add("update-ip", "allow SSH from a new admin IP (firewall) and record it")
@@ -315,12 +322,42 @@ def cmd_status(args: argparse.Namespace) -> int:
             "ip": topology.public_ipv4(have) if have else body.get("ip"),
             "status": (have or {}).get("status", "absent" if droplets is not None else "unknown"),
         })
+    reports = _agent_reports({r["name"]: r["ip"] for r in rows if r["ip"] and r["status"] == "active"})
+    seen = health.seen_by(reports, rendered.get("droplets", {}))
+    for row in rows:
+        report = reports.get(row["name"])
+        row["health"] = (report or {}).get("status", "no agent" if row["name"] in reports else "-")
+        row["seen_by"] = seen.get(row["name"], {})
+    master = reports.get(topology.MASTER) or {}
+    last = (master.get("heartbeat") or {}).get("last_sent_at")
+    monitoring = {
+        "incidents": [i for r in reports.values() if r for i in r.get("incidents", ())]
+        + [i for i in incident_store.load(os.path.abspath(args.config_dir))[-5:] if i.get("status") == "recovering"],
+        "last_heartbeat": notify_rules.clock(last) if last else None,
+        "heartbeat_error": (master.get("heartbeat") or {}).get("last_error"),
+    }
     if args.json:
-        print(json.dumps({"source": source, "provider": provider, "droplets": rows,
+        print(json.dumps({"source": source, "provider": provider, "droplets": rows, "monitoring": monitoring,
                           "summary": rendered.get("summary")}, indent=2, sort_keys=True))
     else:
-        print(render_status(rows, source, provider))
+        print(render_status(rows, source, provider, monitoring))
     return EXIT_OK
+
+
+def _agent_reports(ips: Mapping[str, str]) -> Dict[str, Optional[Dict[str, Any]]]:
+    """Each droplet agent's /health (port 8080 is open to the admin IP), in parallel; None when it does not answer."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(ip: str) -> Optional[Dict[str, Any]]:
+        try:
+            with urllib.request.urlopen("http://%s:%d/health" % (ip, health.AGENT_PORT), timeout=3) as resp:  # noqa: S310
+                return json.loads(resp.read())
+        except (OSError, ValueError):
+            return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(ips, pool.map(fetch, ips.values())))
 
 
 def cmd_local(args: argparse.Namespace) -> int:
@@ -500,6 +537,44 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """The agent of DROPLET on the control node: the same code the droplets run, probing DROPLET's ring targets."""
+    from pcloud.agent.service import Agent
+
+    why = names.name_problem("droplet", args.droplet)
+    if why:
+        raise SpecError(why, file="(arguments)", field="droplet")
+    config_dir = os.path.abspath(args.config_dir)
+    loaded = specmod.load_state_file(config_dir)
+    state = (loaded.data if loaded else None) or {}
+    if args.droplet not in state.get("droplets", {}):
+        raise SpecError("no droplet %r in infrastructure.json; run 'pcloud orchestrate' first" % args.droplet,
+                        file=os.path.join(config_dir, "infrastructure.json"), field="droplets")
+    cloud = os.path.join(config_dir, "localcloud", "cloud.json")
+    prefix = args.droplet
+    if os.path.exists(cloud):
+        with open(cloud, encoding="utf-8") as handle:
+            prefix = "%s-%s" % (json.load(handle)["name"], args.droplet)
+    try:
+        config = health.agent_config(state, args.droplet, prefix, interval=args.interval)
+    except ValueError as exc:
+        raise SpecError(str(exc), file=os.path.join(config_dir, "infrastructure.json"), field="droplets") from None
+    config["listen_port"] = args.port
+    agent = Agent(config)
+    if args.once:
+        agent.tick()
+        print(json.dumps({"report": agent.report(), "views": agent.views()}, indent=2, sort_keys=True))
+        return EXIT_OK
+    agent.serve("127.0.0.1")
+    print("agent of %s answering on http://127.0.0.1:%d/health; probing %s every %.0f s (Ctrl-C stops)"
+          % (args.droplet, args.port, ", ".join(config["targets"]), args.interval), file=sys.stderr)
+    try:
+        agent.run()
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 def cmd_platform(args: argparse.Namespace) -> int:
     """playbooks/platform.yml against the inventory, under the config dir lock."""
     from pcloud.runner import run_playbook
@@ -669,6 +744,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "recover": cmd_recover,
     "platform": cmd_platform,
     "notify": cmd_notify,
+    "monitor": cmd_monitor,
     "local": cmd_local,
     "init": cmd_init,
     "validate": cmd_validate,

@@ -52,10 +52,19 @@ def render_plan(state: Mapping[str, Any], changes: Optional[Mapping[str, List[Di
     return "\n".join(out)
 
 
-def render_status(rows: List[Dict[str, Any]], source: str, provider: Optional[str]) -> str:
+def render_status(rows: List[Dict[str, Any]], source: str, provider: Optional[str],
+                  monitoring: Optional[Mapping[str, Any]] = None) -> str:
     out = ["State: %s" % source, "Provider: %s" % (provider or "none configured")]
-    out.append(table(("NAME", "ROLE", "SIZE", "IP", "STATUS"),
-                     [(r["name"], r["role"], r["size"], r["ip"], r["status"]) for r in rows]))
+    out.append(table(("NAME", "ROLE", "SIZE", "IP", "STATUS", "HEALTH", "SEEN BY ITS MONITORS"),
+                     [(r["name"], r["role"], r["size"], r["ip"], r["status"], r.get("health", "-"),
+                       ", ".join("%s: %s" % kv for kv in sorted((r.get("seen_by") or {}).items())) or "-") for r in rows]))
+    if monitoring:
+        out.append("Last heartbeat mail: %s%s" % (monitoring.get("last_heartbeat") or "none yet",
+                                                  " (failed: %s)" % monitoring["heartbeat_error"]
+                                                  if monitoring.get("heartbeat_error") else ""))
+        incidents = monitoring.get("incidents") or []
+        out.append("Open incidents: %s" % (", ".join("%s (%s)" % (i.get("id"), i.get("status")) for i in incidents)
+                                           or "none"))
     return "\n".join(out)
 
 

@@ -133,6 +133,21 @@ def test_master_mails_the_heartbeat(fleet, smtp):
     assert "sent by the pcloud agent on pcloud-master" in text
 
 
+def test_status_shows_the_ring_and_monitor_runs_an_agent_here(fleet):
+    cloud, state = fleet
+    status = json.loads(pcloud("--config-dir", str(cloud.config_dir), "status", "--json", env=cloud.env()).stdout)
+    rows = {r["name"]: r for r in status["droplets"]}
+    for name in state["droplets"]:
+        assert rows[name]["health"] == "ok", rows[name]
+        assert rows[name]["seen_by"] == {m: "ok" for m in state["droplets"] if name in state["droplets"][m]["monitors"]}
+    assert status["monitoring"]["last_heartbeat"] and status["monitoring"]["incidents"] == []
+    text = pcloud("--config-dir", str(cloud.config_dir), "status", env=cloud.env()).stdout
+    assert "SEEN BY ITS MONITORS" in text and "Last heartbeat mail: " in text
+    once = json.loads(pcloud("--config-dir", str(cloud.config_dir), "--monitor", "hostomatic-web1", "--once",
+                             env=cloud.env()).stdout)
+    assert {v["target"]: v["failures"] for v in once["views"]} == {t: 0 for t in state["droplets"]["hostomatic-web1"]["monitors"]}
+
+
 def test_a_partitioned_droplet_is_never_replaced(fleet):
     cloud, state = fleet
     network = docker.from_env().networks.get(json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())

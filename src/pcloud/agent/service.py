@@ -455,7 +455,7 @@ class Agent:
 
         servers = []
         for address in [host] if host else sorted({self.config["ip"], "127.0.0.1"}):
-            server = ThreadingHTTPServer((address, self.config["port"]), Handler)
+            server = ThreadingHTTPServer((address, self.config.get("listen_port") or self.config["port"]), Handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, name="agent-http-%s" % address, daemon=True).start()
             servers.append(server)

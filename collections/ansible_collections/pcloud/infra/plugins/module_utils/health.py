@@ -150,3 +150,19 @@ def undrain_members(conf: str, ip: str, saved: Mapping[str, str]) -> str:
     """The members on ``ip`` that are ``down`` back as they were (or with the role's parameters)."""
     pattern = re.compile(r"(?m)^(\s*server (%s:\d+)) down;" % re.escape(ip))
     return pattern.sub(lambda m: saved.get(m.group(2), "%s %s;" % (m.group(1), MEMBER_PARAMETERS)), conf)
+
+
+def seen_by(reports: Mapping[str, Optional[Mapping[str, Any]]], droplets: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, str]]:
+    """For each droplet, how each of its monitors sees it: ``ok``, ``N failed`` or ``no report`` (the monitor's
+    agent did not answer)."""
+    out: Dict[str, Dict[str, str]] = {}
+    for target in sorted(droplets):
+        views = {}
+        for monitor in sorted(m for m, body in droplets.items() if target in (body.get("monitors") or ())):
+            peer = ((reports.get(monitor) or {}).get("monitors") or {}).get(target)
+            if reports.get(monitor) is None or peer is None:
+                views[monitor] = "no report"
+            else:
+                views[monitor] = "ok" if not peer.get("failures") else "%d failed" % peer["failures"]
+        out[target] = views
+    return out

@@ -13,6 +13,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.health import (
     drain_members,
     droplet_status,
     expected_containers,
+    seen_by,
     undrain_members,
 )
 from ansible_collections.pcloud.infra.plugins.module_utils.topology import build_state
@@ -92,3 +93,11 @@ def test_drain_and_undrain_members():
     other, _saved = drain_members(CONF, "10.0.0.4")
     assert undrain_members(other, "10.0.0.4", {}).count("10.0.0.4:18100 max_fails=1 fail_timeout=5s;") == 1  # defaults
     assert drain_members(drained, "10.0.0.3")[1] == {}  # already down: nothing to save
+
+
+def test_seen_by():
+    droplets = {"m": {"monitors": ["a", "b"]}, "a": {"monitors": ["m", "b"]}, "b": {"monitors": ["m", "a"]}}
+    reports = {"m": {"monitors": {"a": {"failures": 0}, "b": {"failures": 3}}}, "a": None,
+               "b": {"monitors": {"m": {"failures": 0}, "a": {"failures": 1}}}}
+    assert seen_by(reports, droplets) == {"a": {"b": "1 failed", "m": "ok"}, "b": {"a": "no report", "m": "3 failed"},
+                                          "m": {"a": "no report", "b": "ok"}}
