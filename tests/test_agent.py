@@ -228,3 +228,38 @@ def test_a_dead_mail_server_never_stops_monitoring(fleet):
     report = agents["pcloud-master"].report()
     assert "ConnectionRefusedError" in report["heartbeat"]["last_error"]
     assert report["monitors"]["shop-web1"]["failures"] == 0  # still probing
+
+
+class FakeContainer:
+    def __init__(self, name, status):
+        self.name, self.status, self.starts = name, status, 0
+        self.attrs = {"RestartCount": 0}
+
+    def start(self):
+        self.starts += 1
+        self.status = "running"
+
+
+def test_a_stopped_worker_is_restarted_and_reported():
+    state = {"droplets": {"pcloud-master": {"ip": "127.0.0.2", "role": "master", "monitors": []}},
+             "projects": {"shop-uat": {"jobs": {"type": "worker", "assigned_droplets": ["pcloud-master"],
+                                                "service_name": "shop-uat-jobs"}}}}
+    worker = FakeContainer("pc-shop-uat-jobs", "exited")
+
+    class Docker:
+        class containers:  # noqa: N801 - the docker SDK's shape
+            @staticmethod
+            def list(all=False):  # noqa: A002
+                return [worker, FakeContainer("someone-else", "exited")]
+
+    agent = Agent(health.agent_config(state, "pcloud-master", "pc"), clock=Clock(), docker_client=Docker())
+    agent.tick()
+    assert worker.starts == 0  # stopped for one round only: maybe a deploy replacing it
+    agent.tick()
+    assert worker.starts == 1 and agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 1}
+    agent.tick()  # running again: nothing to do
+    assert worker.starts == 1
+    worker.status = "exited"
+    agent.tick()
+    agent.tick()
+    assert agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 2}

@@ -172,6 +172,21 @@ def test_a_partitioned_droplet_is_never_replaced(fleet):
     assert back, "the droplet came back but stayed drained:\n" + lb_conf(cloud)
 
 
+def test_a_killed_worker_comes_back_and_is_reported(fleet):
+    cloud, state = fleet
+    droplet = state["projects"]["hostomatic-uat"]["worker_email"]["assigned_droplets"][0]
+    client = docker.from_env()
+    worker = client.containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud), "pcloud.service=worker_email",
+                                                       "pcloud.environment=uat"]})[0]
+    worker.kill()
+    back = wait_for(lambda: client.containers.get(worker.id).status == "running", 30)
+    assert back, "the worker was not restarted"
+    report = wait_for(lambda: report_when(cloud, droplet, lambda r: r["worker_restarts"].get(worker.name)
+                                          or r["containers"]["restarts"].get("hostomatic-uat-worker_email")), 20)
+    assert report, agent_report(cloud, droplet)
+    assert report["containers"]["workers"] == [{"service": "hostomatic-uat-worker_email", "running": True}]
+
+
 def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet, smtp):
     cloud, state = fleet
     lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]

@@ -94,6 +94,8 @@ class Agent:
         self.api = config.get("api") or {}
         self.drained_lines: Dict[str, Dict[str, str]] = {}  # ip -> {ip:port: the member line before the drain}
         self.started_at = clock()
+        self.worker_restarts: Dict[str, List[float]] = {}  # container -> times the agent restarted it
+        self.stopped_workers: set = set()  # workers seen stopped in the last round
         self.heartbeat_sent_at: Optional[float] = None
         self.heartbeat_error: Optional[str] = None
         self.backup_sent_at: Optional[float] = None
@@ -122,6 +124,36 @@ class Agent:
             LOG.warning("cannot list containers: %s", exc)
         return out
 
+    def restart_workers(self) -> None:
+        """A worker container that exists but has not run for two rounds is started again (a deploy replacing it
+        stops and removes it within a round); the restarts are reported, three within an hour are critical."""
+        workers = {n for item in self.config["expected"] if item["kind"] == "worker" for n in item["names"]}
+        if not workers:
+            return
+        try:
+            stopped = [c for c in self.docker().containers.list(all=True) if c.name in workers and c.status != "running"]
+        except Exception as exc:  # noqa: BLE001 - an unreachable engine is part of the report, not a crash
+            LOG.warning("cannot list containers: %s", exc)
+            return
+        now = self.clock()
+        seen_before, self.stopped_workers = self.stopped_workers, {c.name for c in stopped}
+        for container in stopped:
+            if container.name not in seen_before:
+                continue
+            try:
+                container.start()
+            except Exception as exc:  # noqa: BLE001 - report, keep monitoring
+                LOG.warning("cannot restart worker %s: %s", container.name, exc)
+                continue
+            with self.lock:
+                recent = [t for t in self.worker_restarts.get(container.name, []) if now - t < 3600] + [now]
+                self.worker_restarts[container.name] = recent
+            LOG.warning("restarted worker %s (%d times in the last hour)", container.name, len(recent))
+            notifier = self.notifier()
+            if len(recent) == 3 and notifier is not None:
+                notifier.critical("worker %s on %s keeps stopping" % (container.name, self.me),
+                                  ["restarted 3 times within an hour by the health agent"])
+
     def report(self) -> Dict[str, Any]:
         now = self.clock()
         containers = health.container_report(self.config["expected"], self.containers())
@@ -137,6 +169,7 @@ class Agent:
                 "status": health.droplet_status(containers, used), "containers": containers,
                 "disk_used_pct": used, "load": list(os.getloadavg()), "monitors": peers, "isolated": isolated,
                 "decisions": decisions, "incidents": incidents, "started_at": self.started_at,
+                "worker_restarts": {n: len(t) for n, t in self.worker_restarts.items()},
                 "heartbeat": {"last_sent_at": self.heartbeat_sent_at, "last_error": self.heartbeat_error,
                               "backup_sent_at": self.backup_sent_at}}
 
@@ -157,7 +190,8 @@ class Agent:
             return False
 
     def tick(self) -> None:
-        """One round: probe every target, then judge those that failed k times in a row."""
+        """One round: restart stopped workers, probe every target, then judge those that failed k times in a row."""
+        self.restart_workers()
         results = {t: self.probe(t) for t in self.config["targets"]}
         now = self.clock()
         with self.lock:
