@@ -7,12 +7,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
-from ansible_collections.pcloud.infra.plugins.module_utils.statefile import FileLock, write_json_atomic
+from ansible_collections.pcloud.infra.plugins.module_utils.statefile import FileLock, read_json_list, write_json_atomic
 
 INCIDENTS_FILE = "incidents.json"
 KEEP = 200
@@ -24,17 +22,7 @@ def path(config_dir: str) -> str:
 
 
 def load(config_dir: str) -> List[Dict[str, Any]]:
-    file = path(config_dir)
-    if not os.path.exists(file):
-        return []
-    try:
-        with open(file, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except ValueError as exc:
-        raise SpecError("incident log is not valid JSON: %s" % exc, file=file, field="(file)") from None
-    if not isinstance(data, list):
-        raise SpecError("incident log must be a list", file=file, field="(file)")
-    return data
+    return read_json_list(path(config_dir), "incident log")
 
 
 def find(incidents: List[Dict[str, Any]], incident_id: str) -> Optional[Dict[str, Any]]:

@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, List
 
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.statefile import read_json_list
 
 RELEASES_DIR = "releases"
 
@@ -28,14 +27,4 @@ def load_histories(config_dir: str) -> Dict[str, List[Dict[str, Any]]]:
 
 
 def load_history(config_dir: str, key: str) -> List[Dict[str, Any]]:
-    path = history_path(config_dir, key)
-    if not os.path.exists(path):
-        return []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except ValueError as exc:
-        raise SpecError("release history is not valid JSON: %s" % exc, file=path, field="(file)") from None
-    if not isinstance(data, list):
-        raise SpecError("release history must be a list", file=path, field="(file)")
-    return data
+    return read_json_list(history_path(config_dir, key), "release history")

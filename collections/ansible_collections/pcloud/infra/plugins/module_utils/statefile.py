@@ -17,9 +17,9 @@ import json
 import os
 import tempfile
 import time
-from typing import Any, Optional
+from typing import Any, List, Optional
 
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError, SpecError
 
 LOCK_FILE = ".pcloud.lock"
 
@@ -112,3 +112,17 @@ class FileLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def read_json_list(path: str, what: str) -> List[Any]:
+    """The JSON list in ``path`` (absent: empty); a broken file is a SpecError naming it."""
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except ValueError as exc:
+        raise SpecError("%s is not valid JSON: %s" % (what, exc), file=path, field="(file)") from None
+    if not isinstance(data, list):
+        raise SpecError("%s must be a list" % what, file=path, field="(file)")
+    return data
