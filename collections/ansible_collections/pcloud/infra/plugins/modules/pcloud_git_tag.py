@@ -98,8 +98,11 @@ def main() -> None:
     git = module.get_bin_path("git", required=True)
     path = p["repo_path"]
 
+    # the tagger of an annotated tag, without touching the repository's or the user's git config
+    identity = {"GIT_COMMITTER_NAME": "pcloud", "GIT_COMMITTER_EMAIL": "pcloud@localhost"}
+
     def run(*args: str) -> str:
-        rc, out, err = module.run_command([git, "-C", path] + list(args))
+        rc, out, err = module.run_command([git, "-C", path] + list(args), environ_update=identity)
         if rc != 0:
             module.fail_json(msg="git %s failed in %s: %s" % (args[0], path, (err or out).strip()))
         return out
@@ -114,8 +117,7 @@ def main() -> None:
         pushed = not remote_has
     if not module.check_mode:
         if created:
-            run("-c", "user.name=pcloud", "-c", "user.email=pcloud@localhost", "tag", "-a", p["name"], "-m", p["annotation"],
-                p["commit"])
+            run("tag", "-a", p["name"], "-m", p["annotation"], p["commit"])
         if pushed:
             run("push", "--quiet", p["remote"], "refs/tags/" + p["name"])
     module.exit_json(changed=created or pushed, tag=p["name"], created=created, pushed=pushed)
