@@ -31,7 +31,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils import topology  # is
 from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import incident_store, release_store  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import health  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import health, snapshots  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -53,9 +53,11 @@ FLAG_ALIASES = {
     "--reproduce": ["reproduce"],
     "--recover": ["recover"],
     "--monitor": ["monitor"],
+    "--cleanup": ["cleanup"],
 }
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
+SNAPSHOT_INFO = "community.digitalocean.digital_ocean_snapshot_info"
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 INIT_FILES = {
@@ -144,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--incident", default=None, help="the incident id (a recovery runs once per incident)")
     rec.add_argument("--drained", action="store_true", help="a health agent has drained it from the load balancer already")
     rec.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    clean = add("cleanup", "delete post-deploy snapshots beyond the newest 3 of each droplet, and orphaned snapshots and droplets")
+    clean.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    clean.add_argument("--keep", type=int, default=3, help="snapshots each droplet keeps (default 3)")
+    clean.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     notify = add("notify", "notifications: 'pcloud notify test' sends a test mail and SMS")
     notify.add_argument("action", choices=["test"])
     notify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
@@ -507,6 +513,37 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    """playbooks/cleanup.yml: old and orphaned snapshots, orphaned droplets; --dry-run only lists."""
+    from pcloud.runner import run_playbook
+
+    if args.keep < 1:
+        raise SpecError("--keep must be at least 1", file="(arguments)", field="--keep")
+    config_dir = os.path.abspath(args.config_dir)
+    with ConfigLock(config_dir, "cleanup"):
+        load_plan(config_dir)
+        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        result = run_playbook("cleanup", config_dir, {"pcloud_dry_run": args.dry_run, "pcloud_snapshot_keep": args.keep},
+                              quiet=True, watch=("ansible.builtin.set_fact",), progress=progress)
+    summary = result.summary()
+    summary["cleanup"] = ((result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}).get("pcloud_cleanup")
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif summary["cleanup"] is not None:
+        plan = summary["cleanup"]
+        verb = "would delete" if args.dry_run else "deleted"
+        for snap in plan["snapshots"]["delete"]:
+            print("%s snapshot %-44s %s" % (verb, snap["name"], snap["reason"]))
+        for droplet in plan["droplets"]:
+            print("%s droplet  %-44s tagged for the fleet, not in the spec" % (verb, droplet["name"]))
+        print("%d snapshot(s) kept, %d snapshot(s) and %d droplet(s) %s"
+              % (len(plan["snapshots"]["keep"]), len(plan["snapshots"]["delete"]), len(plan["droplets"]),
+                 "to delete (dry run)" if args.dry_run else "deleted" if result.ok else "to delete; the run failed"))
+    for error in result.errors:
+        print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 def _notifier(config_dir: str):
     from pcloud.notify import Notifier
 
@@ -624,7 +661,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
         def step(name: str, playbook: str, extravars: Dict[str, Any], limit: Optional[str] = None) -> bool:
             began = time.monotonic()
             result = run_playbook(playbook, config_dir, extravars, quiet=True, inventory=str(REPO_INVENTORY),
-                                  progress=progress, limit=limit)
+                                  progress=progress, limit=limit, watch=(SNAPSHOT_INFO,))
             runs.append(result)
             incident["steps"].append({"step": name, "seconds": round(time.monotonic() - began, 1), "ok": result.ok,
                                       "errors": result.errors})
@@ -632,6 +669,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
             return result.ok
 
         ok = step("drain and replace", "recover", {"pcloud_droplet": args.droplet, "pcloud_already_drained": args.drained})
+        used = snapshots.latest((runs[0].results.get(SNAPSHOT_INFO) or {}).get("data") or [], args.droplet)
+        incident["image"] = "snapshot %s (%s)" % (used["name"], used["id"]) if used else "fresh droplet"
         if ok:
             incident["replaced_after"] = round(time.monotonic() - started, 1)
             _spec, state = load_plan(config_dir)
@@ -742,6 +781,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "rollback": cmd_rollback,
     "reproduce": cmd_reproduce,
     "recover": cmd_recover,
+    "cleanup": cmd_cleanup,
     "platform": cmd_platform,
     "notify": cmd_notify,
     "monitor": cmd_monitor,

@@ -99,11 +99,37 @@ def test_secrets_are_files_and_nowhere_else(deployed):
             assert stripe not in path.read_text(errors="replace"), path
 
 
+def deploy_snapshots(cloud):
+    """{droplet: [snapshot, ...]} of the post-deploy snapshots, oldest first, as the provider lists them."""
+    out = {}
+    for snap in cloud.request("GET", "/snapshots?resource_type=droplet&per_page=200")[1]["snapshots"]:
+        if "-deploy-" in snap["name"]:
+            out.setdefault(snap["name"].rsplit("-deploy-", 1)[0], []).append(snap)
+    return out
+
+
+def test_the_deploy_snapshotted_every_droplet_it_touched(deployed):
+    cloud, state, _summary, _result = deployed
+    snaps = deploy_snapshots(cloud)
+    assert set(snaps) >= set(state["droplets"]), snaps  # master and both web droplets
+    stamp = time.strftime("%Y%m%d-", time.gmtime())
+    log = json.loads((cloud.config_dir / "snapshots.json").read_text())
+    release = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())[-1]
+    for droplet in state["droplets"]:
+        newest = snaps[droplet][-1]
+        assert newest["name"].startswith("%s-deploy-%s" % (droplet, stamp)), newest
+        record = next(e for e in log if e["id"] == newest["id"])
+        assert record["droplet"] == droplet and record["project_env"] == "hostomatic-uat"
+        assert record["commit"] == release["commit"] and "backend" in record["services"]
+
+
 def test_second_deploy_changes_nothing(deployed):
     cloud, _state, _summary, _result = deployed
+    before = deploy_snapshots(cloud)
     again = json.loads(pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--json",
                               env=cloud.env()).stdout)
     assert again["status"] == "successful" and again["changed"] == 0, again
+    assert deploy_snapshots(cloud) == before  # nothing deployed, nothing snapshotted
 
 
 def test_prod_promotes_the_uat_images_without_building(deployed):
@@ -204,6 +230,48 @@ def test_code_change_and_rollback_under_load_lose_no_request(deployed, tmp_path)
     tags = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"], capture_output=True,
                           text=True, check=True).stdout.split()
     assert len(tags) == 2
+
+
+def test_each_droplet_keeps_its_newest_three_snapshots(deployed):
+    """By now uat, prod, a code change and its rollback were deployed: at least four snapshots per web droplet
+    were taken and the oldest pruned; the log holds exactly what the provider has."""
+    cloud, state, _summary, _result = deployed
+    snaps = deploy_snapshots(cloud)
+    releases = sum(len(json.loads(p.read_text())) for p in (cloud.config_dir / "releases").glob("hostomatic-*.json"))
+    assert releases >= 4
+    for droplet in state["droplets"]:
+        assert len(snaps[droplet]) == 3, (droplet, [s["name"] for s in snaps[droplet]])
+    log = json.loads((cloud.config_dir / "snapshots.json").read_text())
+    assert sorted(e["id"] for e in log) == sorted(s["id"] for items in snaps.values() for s in items)
+
+
+def test_cleanup_lists_then_deletes_old_and_orphaned_snapshots(deployed):
+    cloud, state, _summary, _result = deployed
+    config = str(cloud.config_dir)
+    web2 = next(d for d in cloud.request("GET", "/droplets?tag_name=pcloud")[1]["droplets"] if d["name"] == "hostomatic-web2")
+    made = {}
+    for name in ("hostomatic-web2-deploy-20990101-0000", "gone-web9-deploy-20260101-0000", "hand-made-backup"):
+        status, _body = cloud.request("POST", "/droplets/%d/actions" % web2["id"], {"type": "snapshot", "name": name})
+        assert status == 201
+        made[name] = next(s["id"] for s in cloud.request("GET", "/snapshots?per_page=200")[1]["snapshots"]
+                          if s["name"] == name)
+    oldest_web2 = deploy_snapshots(cloud)["hostomatic-web2"][0]
+    dry = pcloud("--config-dir", config, "cleanup", "--dry-run", env=cloud.env())
+    assert "would delete snapshot %s" % oldest_web2["name"] in dry.stdout, dry.stdout
+    assert "gone-web9-deploy-20260101-0000" in dry.stdout and "orphaned: gone-web9 is not in the fleet" in dry.stdout
+    assert "hand-made-backup" not in dry.stdout
+    assert "2 snapshot(s) and 0 droplet(s) to delete (dry run)" in dry.stdout, dry.stdout
+    assert oldest_web2["id"] in [s["id"] for s in deploy_snapshots(cloud)["hostomatic-web2"]]  # nothing deleted
+    done = json.loads(pcloud("--config-dir", config, "cleanup", "--json", env=cloud.env()).stdout)
+    assert done["status"] == "successful" and len(done["cleanup"]["snapshots"]["delete"]) == 2, done
+    ids = [s["id"] for s in cloud.request("GET", "/snapshots?per_page=200")[1]["snapshots"]]
+    assert oldest_web2["id"] not in ids and made["gone-web9-deploy-20260101-0000"] not in ids
+    assert made["hand-made-backup"] in ids and made["hostomatic-web2-deploy-20990101-0000"] in ids
+    assert oldest_web2["id"] not in (cloud.config_dir / "snapshots.json").read_text()
+    again = pcloud("--config-dir", config, "cleanup", env=cloud.env())
+    assert "0 snapshot(s) and 0 droplet(s) deleted" in again.stdout, again.stdout
+    assert cloud.request("DELETE", "/snapshots/%s" % made["hand-made-backup"])[0] == 204
+    assert cloud.request("DELETE", "/snapshots/%s" % made["hostomatic-web2-deploy-20990101-0000"])[0] == 204
 
 
 def test_rollback_without_history_exits_2(deployed):

@@ -222,6 +222,7 @@ def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet, smtp):
     assert recovered_mail, [str(m["Subject"]) for m in smtp[0].messages][-5:]
     body = recovered_mail[-1].get_body(("plain",)).get_content()
     assert "drain and replace" in body and "re-converge hostomatic-uat" in body and "Status:    recovered" in body
+    assert "Rebuilt:   from snapshot hostomatic-web1-deploy-" in body, body  # its post-deploy snapshot
     state_after = json.loads((cloud.config_dir / "infrastructure.json").read_text())
     assert state_after["droplets"]["hostomatic-web1"]["ip"]
     assert done[-1]["id"].startswith("hostomatic-web1-") and done[-1]["steps"][0]["step"] == "drain and replace"

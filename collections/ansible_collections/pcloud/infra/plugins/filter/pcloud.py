@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pcloud.infra.plugins.module_utils import consensus as _consensus
-from ansible_collections.pcloud.infra.plugins.module_utils import deploy, health, releases, topology
+from ansible_collections.pcloud.infra.plugins.module_utils import deploy, health, releases, snapshots, topology
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 
@@ -109,10 +109,24 @@ def latest_uat_tag(tags: List[str]) -> str:
     return releases.latest_uat_tag([str(t) for t in tags]) or ""
 
 
+def snapshot_name(droplet: str, stamp: str) -> str:
+    return snapshots.snapshot_name(str(droplet), str(stamp))
+
+
+def latest_snapshot(items: List[Dict[str, Any]], droplet: str) -> str:
+    found = snapshots.latest(items or (), str(droplet))
+    return str(found["id"]) if found else ""
+
+
+def snapshot_cleanup(items: List[Dict[str, Any]], droplets: List[str], keep: int = snapshots.KEEP) -> Dict[str, Any]:
+    return snapshots.cleanup_plan(items or (), [str(d) for d in droplets], int(keep))
+
+
 class FilterModule:
     """pcloud.infra filters."""
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
-                 service_containers, service_slots, live_ports, consensus, agent_config, uat_tag, latest_uat_tag)
+                 service_containers, service_slots, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
+                 snapshot_name, latest_snapshot, snapshot_cleanup)
         return {f.__name__: _adapt(f) for f in funcs}
