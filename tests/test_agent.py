@@ -204,14 +204,18 @@ def test_master_mails_heartbeats_and_a_backup_takes_over(fleet):
         assert len(inbox.subjects) == 1 and inbox.subjects[0].startswith("\u26a0\ufe0f Infrastructure degraded - ")
         assert "Web droplets:      0/2 healthy" in inbox.bodies[0]  # nothing deployed: services missing
         assert "shop-uat-backend" in inbox.bodies[0]
-        # master goes silent; after backup_after_minutes the lowest web droplet sends the backup heartbeat
+        clock.now += 100
+        for name in ("shop-web1", "shop-web2"):
+            agents[name].heartbeat()  # they see master's heartbeat, 100 s old: no backup
+        assert len(inbox.subjects) == 1
+        # master goes silent; backup_after_minutes after its last heartbeat the lowest web droplet sends the backup
         servers["pcloud-master"].shutdown()
         servers["pcloud-master"].server_close()
-        clock.now += 60
+        clock.now += 10
         for name in ("shop-web1", "shop-web2"):
             agents[name].heartbeat()
-        assert len(inbox.subjects) == 1  # not silent for long enough yet
-        clock.now += 90
+        assert len(inbox.subjects) == 1  # silent for 110 s: not long enough yet
+        clock.now += 15
         for name in ("shop-web1", "shop-web2"):
             agents[name].heartbeat()
         assert len(inbox.subjects) == 2 and inbox.subjects[1].startswith("\u26a0\ufe0f Backup Heartbeat - Master may be down - ")

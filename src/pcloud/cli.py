@@ -341,6 +341,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         + [i for i in incident_store.load(os.path.abspath(args.config_dir))[-5:] if i.get("status") == "recovering"],
         "last_heartbeat": notify_rules.clock(last) if last else None,
         "heartbeat_error": (master.get("heartbeat") or {}).get("last_error"),
+        # while master is rebuilt, a web droplet runs the load balancer (pcloud recover pcloud-master)
+        "load_balancer": next(({"droplet": i["lb_takeover"]["droplet"], "ip": i["lb_takeover"]["ip"], "incident": i["id"]}
+                               for i in reversed(incident_store.load(os.path.abspath(args.config_dir))[-5:])
+                               if i.get("status") == "recovering" and i.get("lb_takeover")), None),
     }
     if args.json:
         print(json.dumps({"source": source, "provider": provider, "droplets": rows, "monitoring": monitoring,
@@ -668,8 +672,16 @@ def cmd_recover(args: argparse.Namespace) -> int:
             incident_store.record(config_dir, incident)
             return result.ok
 
+        recorded = _recorded_state(config_dir)
+        standby = topology.lb_standby(recorded) if args.droplet == topology.MASTER and recorded else None
+        if standby:  # master is down: the web droplet with the lowest IP serves as the load balancer meanwhile
+            if step("load balancer to %s" % standby, "lb_move", {"pcloud_lb_to": standby},
+                    limit="localhost:all:!%s" % topology.MASTER):
+                incident["lb_takeover"] = {"droplet": standby, "ip": recorded["droplets"][standby].get("ip"),
+                                           "after": round(time.monotonic() - started, 1)}
+                incident_store.record(config_dir, incident)
         ok = step("drain and replace", "recover", {"pcloud_droplet": args.droplet, "pcloud_already_drained": args.drained})
-        used = snapshots.latest((runs[0].results.get(SNAPSHOT_INFO) or {}).get("data") or [], args.droplet)
+        used = snapshots.latest((runs[-1].results.get(SNAPSHOT_INFO) or {}).get("data") or [], args.droplet)
         incident["image"] = "snapshot %s (%s)" % (used["name"], used["id"]) if used else "fresh droplet"
         if ok:
             incident["replaced_after"] = round(time.monotonic() - started, 1)
@@ -685,6 +697,8 @@ def cmd_recover(args: argparse.Namespace) -> int:
                     "pcloud_override_commit": history[-1]["commit"]},
                     limit="localhost,%s,%s" % (topology.MASTER, args.droplet)) and ok
             ok = step("health agents", "agents", {}) and ok
+            if standby:
+                ok = step("load balancer back to master", "lb_move", {"pcloud_lb_to": topology.MASTER}) and ok
         incident.update(status="recovered" if ok else "failed", seconds=round(time.monotonic() - started, 1),
                         finished_at=time.time())
         incident_store.record(config_dir, incident)
@@ -759,10 +773,14 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _master_ip(config_dir: str) -> Optional[str]:
+def _recorded_state(config_dir: str) -> Dict[str, Any]:
+    """infrastructure.json as the last run wrote it (with the droplets' addresses), or {}."""
     loaded = specmod.load_state_file(config_dir)
-    droplets = (loaded.data or {}).get("droplets", {}) if loaded else {}
-    return (droplets.get(topology.MASTER) or {}).get("ip")
+    return (loaded.data or {}) if loaded else {}
+
+
+def _master_ip(config_dir: str) -> Optional[str]:
+    return (_recorded_state(config_dir).get("droplets", {}).get(topology.MASTER) or {}).get("ip")
 
 
 def cmd_update_ip(args: argparse.Namespace) -> int:

@@ -62,6 +62,10 @@ def render_status(rows: List[Dict[str, Any]], source: str, provider: Optional[st
         out.append("Last heartbeat mail: %s%s" % (monitoring.get("last_heartbeat") or "none yet",
                                                   " (failed: %s)" % monitoring["heartbeat_error"]
                                                   if monitoring.get("heartbeat_error") else ""))
+        moved = monitoring.get("load_balancer")
+        if moved:
+            out.append("Load balancer: on %s (http://%s/) while pcloud-master is rebuilt (incident %s)"
+                       % (moved["droplet"], moved["ip"], moved["incident"]))
         incidents = monitoring.get("incidents") or []
         out.append("Open incidents: %s" % (", ".join("%s (%s)" % (i.get("id"), i.get("status")) for i in incidents)
                                            or "none"))

@@ -99,6 +99,7 @@ class Agent:
         self.heartbeat_sent_at: Optional[float] = None
         self.heartbeat_error: Optional[str] = None
         self.backup_sent_at: Optional[float] = None
+        self.master_heartbeat_at: Optional[float] = None  # the newest master heartbeat this agent has seen
         self._notifier: Any = None
 
     # ------------------------------------------------------------------ this droplet
@@ -410,12 +411,14 @@ class Agent:
             self.heartbeat_sent_at = now  # also after a failure: the next try is one period later, monitoring goes on
             return
         silent_for = float(notifier.email["backup_after_minutes"]) * 60
-        if now - self.started_at < silent_for or (self.backup_sent_at is not None and now - self.backup_sent_at < every):
+        if self.backup_sent_at is not None and now - self.backup_sent_at < every:
             return
         reports = self.fleet_reports()
         master = reports.get(self.config.get("master") or "")
         last = ((master or {}).get("heartbeat") or {}).get("last_sent_at")
-        if master is not None and last is not None and now - float(last) < silent_for:
+        if last is not None:  # remembered: an unreachable master has been silent since its last heartbeat we saw
+            self.master_heartbeat_at = max(self.master_heartbeat_at or 0.0, float(last))
+        if now - (self.master_heartbeat_at or self.started_at) < silent_for:
             return
         web_ips = {n: ip for n, ip in dict(self.config["peers"], **{self.me: self.config["ip"]}).items()
                    if roles.get(n) != "master"}

@@ -122,11 +122,19 @@ def snapshot_cleanup(items: List[Dict[str, Any]], droplets: List[str], keep: int
     return snapshots.cleanup_plan(items or (), [str(d) for d in droplets], int(keep))
 
 
+def lb_standby(state: Dict[str, Any], down: Optional[List[str]] = None) -> str:
+    return topology.lb_standby(state, [str(d) for d in down] if down is not None else (topology.MASTER,)) or ""
+
+
+def running_slots(state: Dict[str, Any], droplet: str, prefix: str, running: List[str]) -> Dict[str, Dict[str, int]]:
+    return deploy.running_slots(state, str(droplet), str(prefix), [str(n) for n in running or ()])
+
+
 class FilterModule:
     """pcloud.infra filters."""
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
                  service_containers, service_slots, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
-                 snapshot_name, latest_snapshot, snapshot_cleanup)
+                 snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots)
         return {f.__name__: _adapt(f) for f in funcs}

@@ -52,6 +52,25 @@ def service_containers(state: Mapping[str, Any], services: Mapping[str, Mapping[
     return out
 
 
+def running_slots(state: Mapping[str, Any], droplet: str, prefix: str, running: Iterable[str]) -> Dict[str, Dict[str, int]]:
+    """Which slot each web service on ``droplet`` serves from, read from the names of its running containers:
+    ``{"{project-env}-{service}": {droplet: port}}`` (the load balancer's live record shape) - the main slot when
+    it runs, else the alternate; a service with neither running is left out. For a load balancer rebuilt
+    without its record (master replaced by a fresh droplet, or a web droplet taking over)."""
+    names = {str(n).lstrip("/") for n in running}
+    out: Dict[str, Dict[str, int]] = {}
+    for key, services in sorted((state.get("projects") or {}).items()):
+        for service, body in sorted(services.items()):
+            if body.get("type") != "web" or droplet not in body.get("assigned_droplets", ()):
+                continue
+            main = "%s-%s-%s" % (prefix, key, service)
+            if main in names:
+                out["%s-%s" % (key, service)] = {droplet: int(body["port"])}
+            elif main + ALTERNATE_SUFFIX in names:
+                out["%s-%s" % (key, service)] = {droplet: alternate_port(int(body["port"]))}
+    return out
+
+
 def service_slots(item: Mapping[str, Any], prefix: str, key: str, running: Iterable[str],
                   lb_port: Optional[int] = None) -> Dict[str, Any]:
     """The two slots of a web service on a droplet and which one serves:

@@ -261,6 +261,17 @@ def live_ports(state: Mapping[str, Any], live: Mapping[str, Mapping[str, int]]) 
     return out
 
 
+def lb_standby(state: Mapping[str, Any], down: Iterable[str] = (MASTER,)) -> Optional[str]:
+    """The web droplet that runs the load balancer while master is down: the lowest IP address among the web
+    droplets not ``down`` - the rule that also makes it the leader among master's monitors. None without one."""
+    import ipaddress
+
+    out = set(down)
+    candidates = [(ipaddress.ip_address(body["ip"]), name) for name, body in _droplets(state).items()
+                  if body.get("role") != "master" and name not in out and body.get("ip")]
+    return min(candidates)[1] if candidates else None
+
+
 def keys_on_droplet(state: Mapping[str, Any], droplet: str) -> List[str]:
     """The project-envs with any service (web, worker, data store) on ``droplet``, sorted."""
     return sorted({pe for pe, _svc, body in iter_services(state) if droplet in body.get("assigned_droplets", ())})

@@ -79,3 +79,19 @@ def test_both_running_after_an_interrupted_switch_the_routed_one_is_live(backend
     slots = service_slots(backend, "pc-web1", "hostomatic-prod", running=[main + "-alt", main], lb_port=lb_port)
     assert slots["live"]["name"] == main + live
     assert slots["idle"]["name"] != slots["live"]["name"]
+
+
+def test_running_slots_read_the_serving_slot_from_container_names(setup):
+    from ansible_collections.pcloud.infra.plugins.module_utils.deploy import running_slots
+
+    state, _services = setup
+    prod = state["projects"]["hostomatic-prod"]
+    running = ["/pc-hostomatic-prod-backend-alt", "pc-hostomatic-prod-frontend", "pc-hostomatic-prod-frontend-alt",
+               "pc-hostomatic-prod-worker_email", "pc-hostomatic-uat-backend-alt", "pc-other-prod-backend"]
+    slots = running_slots(state, "hostomatic-web1", "pc", running)
+    assert slots["hostomatic-prod-backend"] == {"hostomatic-web1": prod["backend"]["port"] + 10000}  # only -alt runs
+    assert slots["hostomatic-prod-frontend"] == {"hostomatic-web1": prod["frontend"]["port"]}  # both: main first
+    assert "hostomatic-prod-worker_email" not in slots  # workers are not load balancer members
+    assert "hostomatic-uat-frontend" not in slots  # nothing of it runs
+    assert running_slots(state, "pcloud-master", "pc", running) == {}  # no web service there
+    assert running_slots(state, "hostomatic-web1", "xx", running) == {}  # another droplet's prefix

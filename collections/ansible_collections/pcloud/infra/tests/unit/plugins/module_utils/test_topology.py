@@ -205,3 +205,14 @@ def test_keys_on_droplet(state):
     assert keys_on_droplet(state, "hostomatic-web1") == ["hostomatic-prod", "hostomatic-test", "hostomatic-uat"]
     assert "mynewproject-prod" in keys_on_droplet(state, "pcloud-master")  # its data stores
     assert keys_on_droplet(state, "nosuch") == []
+
+
+def test_lb_standby_is_the_lowest_web_ip():
+    from ansible_collections.pcloud.infra.plugins.module_utils.topology import lb_standby
+
+    state = {"droplets": {"pcloud-master": {"role": "master", "ip": "10.0.0.2"},
+                          "a-web1": {"role": "web", "ip": "10.0.0.10"}, "b-web1": {"role": "web", "ip": "10.0.0.9"},
+                          "c-web1": {"role": "web", "ip": None}}}
+    assert lb_standby(state) == "b-web1"  # 10.0.0.9 < 10.0.0.10 as addresses, not as strings
+    assert lb_standby(state, down=["pcloud-master", "b-web1"]) == "a-web1"
+    assert lb_standby({"droplets": {"pcloud-master": {"role": "master", "ip": "10.0.0.2"}}}) is None
