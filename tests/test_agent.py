@@ -267,3 +267,26 @@ def test_a_stopped_worker_is_restarted_and_reported():
     agent.tick()
     agent.tick()
     assert agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 2}
+
+
+def test_several_droplets_down_is_one_critical_alert(fleet):
+    from aiosmtpd.controller import Controller
+
+    clock, agents, servers = fleet
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        agents["pcloud-master"].config["notify"] = notify_settings(smtp.port)
+        for name in ("shop-web1", "shop-web2"):
+            servers[name].shutdown()
+            servers[name].server_close()
+        Hook.status = "off"  # the provider: both stopped
+        rounds(clock, agents, ["pcloud-master"], 6)
+        critical = [s for s in inbox.subjects if s.startswith("\U0001f6a8 CRITICAL: ")]
+        assert critical == ["\U0001f6a8 CRITICAL: 2 droplets down: shop-web1, shop-web2"], inbox.subjects
+        assert "shop-web1: " in inbox.bodies[inbox.subjects.index(critical[0])]
+        rounds(clock, agents, ["pcloud-master"], 4)
+        assert len([s for s in inbox.subjects if s.startswith("\U0001f6a8")]) == 1  # once per event
+    finally:
+        smtp.stop()

@@ -683,6 +683,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
         ok = step("drain and replace", "recover", {"pcloud_droplet": args.droplet, "pcloud_already_drained": args.drained})
         used = snapshots.latest((runs[-1].results.get(SNAPSHOT_INFO) or {}).get("data") or [], args.droplet)
         incident["image"] = "snapshot %s (%s)" % (used["name"], used["id"]) if used else "fresh droplet"
+        if not ok and used:  # a snapshot that cannot be restored must not keep the droplet down: start fresh
+            ok = step("replace from a fresh image", "recover", {"pcloud_droplet": args.droplet, "pcloud_already_drained": True,
+                                                              "pcloud_recover_from_snapshot": False})
+            incident["image"] = "fresh droplet (snapshot %s failed)" % used["name"]
         if ok:
             incident["replaced_after"] = round(time.monotonic() - started, 1)
             _spec, state = load_plan(config_dir)

@@ -1,13 +1,15 @@
 """The health agents on a real fleet: a partitioned droplet is drained but never replaced (no false recovery)
 and comes back; a killed web droplet leaves the load balancer, is replaced and serves again, while a load
-generator counts failed requests."""
+generator counts failed requests; a killed master hands the load balancer to a web droplet until it is rebuilt."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import socket
 import time
+import urllib.request
 from email import message_from_bytes
 from email.policy import default as default_policy
 from urllib.parse import urlsplit
@@ -226,3 +228,44 @@ def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet, smtp):
     state_after = json.loads((cloud.config_dir / "infrastructure.json").read_text())
     assert state_after["droplets"]["hostomatic-web1"]["ip"]
     assert done[-1]["id"].startswith("hostomatic-web1-") and done[-1]["steps"][0]["step"] == "drain and replace"
+
+
+def answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:  # noqa: S310 - a droplet of the local cloud
+            return json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+
+
+def test_a_killed_master_hands_the_load_balancer_to_a_web_droplet_until_it_is_rebuilt(fleet, smtp):
+    """Master's monitors (the web droplets) agree it is down; 'pcloud recover pcloud-master' runs the load balancer
+    on the web droplet with the lowest IP, rebuilds master and moves the load balancer back; meanwhile the backup
+    heartbeat comes from that web droplet."""
+    cloud, _state = fleet
+    state = json.loads((cloud.config_dir / "infrastructure.json").read_text())
+    webs = {n: b["ip"] for n, b in state["droplets"].items() if b["role"] == "web"}
+    standby = min(webs, key=lambda n: ipaddress.ip_address(webs[n]))
+    path = "/hostomatic/uat/backend/api/version"
+    before = len(incidents(cloud))
+    mails = len(smtp[0].messages)
+    killed = time.time()
+    droplet_container(cloud, "pcloud-master").kill()
+    took_over = wait_for(lambda: answers("http://%s%s" % (webs[standby], path)), 180, step=1)
+    assert took_over and took_over["version"], incidents(cloud)[before:]
+    moved = time.time()
+    backup = wait_for(lambda: [m for m in smtp[0].messages[mails:]
+                               if str(m["Subject"]).startswith("\u26a0\ufe0f Backup Heartbeat - Master may be down - ")], 120)
+    assert backup, [str(m["Subject"]) for m in smtp[0].messages[mails:]]
+    assert "This backup heartbeat comes from %s." % standby in backup[0].get_body(("plain",)).get_content()
+    done = wait_for(lambda: [i for i in incidents(cloud)[before:] if i["droplet"] == "pcloud-master"
+                             and i["status"] in ("recovered", "failed")], 400, step=2)
+    assert done and done[-1]["status"] == "recovered", done or incidents(cloud)[before:]
+    assert done[-1]["lb_takeover"]["droplet"] == standby
+    print("master killed: load balancer on %s after %.1f s, master rebuilt and serving after %.1f s"
+          % (standby, moved - killed, time.time() - killed))
+    master_ip = json.loads((cloud.config_dir / "infrastructure.json").read_text())["droplets"]["pcloud-master"]["ip"]
+    assert answers("http://%s%s" % (master_ip, path)), "the rebuilt master does not serve"
+    assert answers("http://%s%s" % (webs[standby], path)) is None  # the standby has handed the role back
+    mail = [m for m in smtp[0].messages[mails:] if str(m["Subject"]).startswith("\U0001f527 Recovered pcloud-master in ")]
+    assert mail and "Load balancer: on %s" % standby in mail[-1].get_body(("plain",)).get_content()

@@ -100,6 +100,7 @@ class Agent:
         self.heartbeat_error: Optional[str] = None
         self.backup_sent_at: Optional[float] = None
         self.master_heartbeat_at: Optional[float] = None  # the newest master heartbeat this agent has seen
+        self.alerted_down: frozenset = frozenset()  # the droplets of the last "several down" alert
         self._notifier: Any = None
 
     # ------------------------------------------------------------------ this droplet
@@ -210,6 +211,26 @@ class Agent:
                 incident["notes"].append("answers again: put back in the load balancer")
         for target in suspects:
             self.judge(target)
+        self.alert_several_down()
+
+    def alert_several_down(self) -> None:
+        """Several droplets confirmed down at once is critical: mail and SMS, once per set of droplets, from the
+        monitor that leads the decision on the first of them."""
+        with self.lock:
+            decisions = {t: dict(d) for t, d in self.decisions.items()}
+        down = consensus.several_down(decisions, self.me)
+        if down is None:
+            if sum(1 for d in decisions.values() if d.get("verdict") == consensus.CONFIRMED) < 2:
+                self.alerted_down = frozenset()  # over: the next time is a new alert
+            return
+        if set(down) <= self.alerted_down:
+            return
+        self.alerted_down = frozenset(down)
+        notifier = self.notifier()
+        if notifier is not None:
+            result = notifier.critical("%d droplets down: %s" % (len(down), ", ".join(down)),
+                                       ["%s: %s" % (t, decisions[t].get("reason")) for t in down])
+            LOG.warning("critical alert for %s: %s", ", ".join(down), result)
 
     def gather_views(self, target: str) -> List[consensus.View]:
         views = [consensus.View.from_json(v) for v in self.views() if v["target"] == target]

@@ -267,7 +267,7 @@ class Engine:
         """Commit the droplet (its environment is only the droplet id) and record its sibling containers."""
         siblings = [{"name": s["Name"].lstrip("/"), "image": s["Config"]["Image"], "labels": s["Config"]["Labels"],
                      "command": s["Config"].get("Cmd")} for s in self.siblings(container_id)]
-        tag = str(snapshot_id)
+        tag = "%s-%s" % (self.cloud.cloud_id, snapshot_id)  # clouds on one engine number their snapshots alike
         self.client.api.commit(container_id, repository=SNAPSHOT_REPO, tag=tag,
                                changes=["ENV PCLOUD_DROPLET_ID="], message="pcloud snapshot %s" % tag)
         size = self.client.api.inspect_image("%s:%s" % (SNAPSHOT_REPO, tag)).get("Size", 0)

@@ -124,3 +124,13 @@ def acting_monitor(decision: Decision, progress_at: Optional[float], now: float,
 def incident_id(target: str, droplet_id: Any) -> str:
     """One incident per failed droplet: the target's name and the provider's id of that droplet."""
     return "%s-%s" % (target, droplet_id)
+
+
+def several_down(decisions: Mapping[str, Mapping[str, Any]], me: str, threshold: int = 2) -> Optional[List[str]]:
+    """The droplets confirmed down, sorted, when there are at least ``threshold`` of them and ``me`` leads the
+    decision on the first (so one monitor raises the critical alert, not each); else None.
+    ``decisions`` maps target to :meth:`Decision.to_json`."""
+    down = sorted(t for t, d in decisions.items() if d.get("verdict") == CONFIRMED)
+    if len(down) < max(2, int(threshold)) or decisions[down[0]].get("leader") != me:
+        return None
+    return down

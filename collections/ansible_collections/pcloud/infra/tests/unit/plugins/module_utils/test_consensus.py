@@ -102,3 +102,15 @@ def test_k_must_be_positive_and_json_shape():
     out = decide("web1", ["m1", "m2"], views(3, 3), NOW).to_json()
     assert out["verdict"] == CONFIRMED and out["leader"] == "m2" and out["down"] == ["m2", "m1"]
     assert View.from_json({"monitor": "m1", "monitor_ip": "10.0.0.9", "failures": "3", "at": NOW}).failures == 3
+
+
+def test_several_down_is_raised_by_the_leader_of_the_first_only():
+    from ansible_collections.pcloud.infra.plugins.module_utils.consensus import several_down
+
+    decisions = {"web2": {"verdict": "confirmed", "leader": "master"}, "web1": {"verdict": "confirmed", "leader": "master"},
+                 "web3": {"verdict": "suspect", "leader": None}}
+    assert several_down(decisions, "master") == ["web1", "web2"]
+    assert several_down(decisions, "web3") is None  # not the leader: stands by
+    assert several_down({"web1": {"verdict": "confirmed", "leader": "master"}}, "master") is None  # one is not several
+    assert several_down(dict(decisions, web3={"verdict": "confirmed", "leader": "web4"}), "master", threshold=3) == [
+        "web1", "web2", "web3"]
