@@ -718,7 +718,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
         for item in incident["steps"]:
-            print("  %-28s %6.1f s  %s" % (item["step"], item["seconds"], "ok" if item["ok"] else "FAILED"))
+            print("  %-36s %6.1f s  %s" % (item["step"], item["seconds"], "ok" if item["ok"] else "FAILED"))
         print("%s %s in %.1f s" % (args.droplet, incident["status"], incident["seconds"]))
     for result in runs:
         for error in result.errors:
