@@ -233,3 +233,10 @@ def test_init_example_makes_a_git_repository_and_secrets(capsys, tmp_path):
         assert secrets.resolve("hostomatic", "uat", service.secrets, {}, dotenv)  # every secret is served
     code, out, _ = run(capsys, "--config-dir", str(config), "init", "--example")
     assert code == 0 and "wrote" not in out  # never overwrites
+
+
+def test_cleanup_refuses_to_keep_nothing(capsys, seed_config):
+    before = snapshot(seed_config)
+    code, _out, err = run(capsys, "--config-dir", str(seed_config), "--cleanup", "--keep", "0")
+    assert code == 2 and "(arguments): --keep: --keep must be at least 1" in err, err
+    assert snapshot(seed_config) == before

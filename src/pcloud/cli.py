@@ -341,6 +341,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         + [i for i in incident_store.load(os.path.abspath(args.config_dir))[-5:] if i.get("status") == "recovering"],
         "last_heartbeat": notify_rules.clock(last) if last else None,
         "heartbeat_error": (master.get("heartbeat") or {}).get("last_error"),
+        "queues": [q for r in reports.values() if r for q in r.get("queues", ())],
         # while master is rebuilt, a web droplet runs the load balancer (pcloud recover pcloud-master)
         "load_balancer": next(({"droplet": i["lb_takeover"]["droplet"], "ip": i["lb_takeover"]["ip"], "incident": i["id"]}
                                for i in reversed(incident_store.load(os.path.abspath(args.config_dir))[-5:])

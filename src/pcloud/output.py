@@ -62,6 +62,11 @@ def render_status(rows: List[Dict[str, Any]], source: str, provider: Optional[st
         out.append("Last heartbeat mail: %s%s" % (monitoring.get("last_heartbeat") or "none yet",
                                                   " (failed: %s)" % monitoring["heartbeat_error"]
                                                   if monitoring.get("heartbeat_error") else ""))
+        queues = monitoring.get("queues") or []
+        if queues:
+            out.append("Worker queues: %s" % ", ".join(
+                "%s %s: %s" % (q["service"], q["queue"], q["depth"] if q.get("depth") is not None else "? (%s)" % q.get("error"))
+                for q in queues))
         moved = monitoring.get("load_balancer")
         if moved:
             out.append("Load balancer: on %s (http://%s/) while pcloud-master is rebuilt (incident %s)"

@@ -123,6 +123,8 @@ def test_every_agent_sees_a_healthy_ring(fleet):
         assert report["status"] == "ok" and not report["isolated"]
         assert set(report["monitors"]) == set(body["monitors"])
         assert all(p["failures"] == 0 for p in report["monitors"].values())
+    queues = wait_for(lambda: agent_report(cloud, "pcloud-master")["queues"], 15)  # read where Redis runs
+    assert queues == [{"service": "hostomatic-uat-worker_email", "queue": "hostomatic-uat-emails", "depth": 0}], queues
 
 
 def test_master_mails_the_heartbeat(fleet, smtp):
@@ -145,6 +147,7 @@ def test_status_shows_the_ring_and_monitor_runs_an_agent_here(fleet):
     assert status["monitoring"]["last_heartbeat"] and status["monitoring"]["incidents"] == []
     text = pcloud("--config-dir", str(cloud.config_dir), "status", env=cloud.env()).stdout
     assert "SEEN BY ITS MONITORS" in text and "Last heartbeat mail: " in text
+    assert "Worker queues: hostomatic-uat-worker_email hostomatic-uat-emails: 0" in text, text
     once = json.loads(pcloud("--config-dir", str(cloud.config_dir), "--monitor", "hostomatic-web1", "--once",
                              env=cloud.env()).stdout)
     assert {v["target"]: v["failures"] for v in once["views"]} == {t: 0 for t in state["droplets"]["hostomatic-web1"]["monitors"]}

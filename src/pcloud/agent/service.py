@@ -45,6 +45,9 @@ except ImportError:  # inside a droplet: copied beside the agent
 
 LOG = logging.getLogger("pcloud.agent")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# run inside a pcloud.infra.redis container: its port and password file come from its environment; the queue is $1
+QUEUE_DEPTH_SCRIPT = ('if [ -r "$REDIS_PASSWORD_FILE" ]; then REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")"; '
+                      'export REDISCLI_AUTH; fi; exec redis-cli --no-auth-warning -p "${REDIS_PORT:-6379}" LLEN "$1"')
 
 
 def _http_json(url: str, timeout: float, body: Optional[Dict[str, Any]] = None,
@@ -101,6 +104,7 @@ class Agent:
         self.backup_sent_at: Optional[float] = None
         self.master_heartbeat_at: Optional[float] = None  # the newest master heartbeat this agent has seen
         self.alerted_down: frozenset = frozenset()  # the droplets of the last "several down" alert
+        self.queues: List[Dict[str, Any]] = []  # worker queue depths, read each round where their Redis runs
         self._notifier: Any = None
 
     # ------------------------------------------------------------------ this droplet
@@ -156,6 +160,26 @@ class Agent:
                 notifier.critical("worker %s on %s keeps stopping" % (container.name, self.me),
                                   ["restarted 3 times within an hour by the health agent"])
 
+    def read_queues(self) -> None:
+        """The depth of each worker queue whose Redis runs here, read inside the Redis container with redis-cli
+        (the password stays in its file there); an unreadable queue reports its error instead."""
+        out = []
+        for item in self.config.get("queues") or ():
+            entry = {"service": item["service"], "queue": item["queue"], "depth": None}
+            try:
+                container = self.docker().containers.get(item["container"])
+                code, output = container.exec_run(["sh", "-c", QUEUE_DEPTH_SCRIPT, "pcloud-agent", item["queue"]])
+                text = output.decode(errors="replace").strip()
+                if code == 0 and text.isdigit():
+                    entry["depth"] = int(text)
+                else:
+                    entry["error"] = text[:200] or "redis-cli exited %s" % code
+            except Exception as exc:  # noqa: BLE001 - part of the report, never a crash
+                entry["error"] = "%s: %s" % (type(exc).__name__, exc)
+            out.append(entry)
+        with self.lock:
+            self.queues = out
+
     def report(self) -> Dict[str, Any]:
         now = self.clock()
         containers = health.container_report(self.config["expected"], self.containers())
@@ -171,7 +195,7 @@ class Agent:
                 "status": health.droplet_status(containers, used), "containers": containers,
                 "disk_used_pct": used, "load": list(os.getloadavg()), "monitors": peers, "isolated": isolated,
                 "decisions": decisions, "incidents": incidents, "started_at": self.started_at,
-                "worker_restarts": {n: len(t) for n, t in self.worker_restarts.items()},
+                "worker_restarts": {n: len(t) for n, t in self.worker_restarts.items()}, "queues": list(self.queues),
                 "heartbeat": {"last_sent_at": self.heartbeat_sent_at, "last_error": self.heartbeat_error,
                               "backup_sent_at": self.backup_sent_at}}
 
@@ -194,6 +218,7 @@ class Agent:
     def tick(self) -> None:
         """One round: restart stopped workers, probe every target, then judge those that failed k times in a row."""
         self.restart_workers()
+        self.read_queues()
         results = {t: self.probe(t) for t in self.config["targets"]}
         now = self.clock()
         with self.lock:

@@ -42,6 +42,23 @@ def expected_containers(state: Mapping[str, Any], droplet: str, prefix: str) -> 
     return out
 
 
+def queue_checks(state: Mapping[str, Any], droplet: str, prefix: str) -> List[Dict[str, Any]]:
+    """The worker queues whose Redis runs on ``droplet``: ``[{"key", "service", "queue", "container"}]`` - the
+    agent there reads each depth inside the Redis container (its password never leaves it)."""
+    out: List[Dict[str, Any]] = []
+    for key in sorted(state.get("projects", {})):
+        services = state["projects"][key]
+        redis = [name for name, body in services.items() if body.get("type") == "redis"
+                 and droplet in body.get("assigned_droplets", ())]
+        if not redis:
+            continue
+        for service, body in sorted(services.items()):
+            if body.get("type") == "worker" and body.get("queue"):
+                out.append({"key": key, "service": body.get("service_name", "%s-%s" % (key, service)),
+                            "queue": body["queue"], "container": "%s-%s-%s" % (prefix, key, redis[0])})
+    return out
+
+
 def agent_config(state: Mapping[str, Any], droplet: str, prefix: str, interval: float = 5.0, timeout: float = 2.0,
                  k: int = 3, replace_after: float = 600.0, takeover_after: float = 30.0,
                  droplet_ids: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
@@ -63,6 +80,7 @@ def agent_config(state: Mapping[str, Any], droplet: str, prefix: str, interval: 
         "targets": targets, "monitors_of": monitors_of, "master": master,
         "roles": {n: b.get("role") for n, b in sorted(droplets.items())},
         "expected": expected_containers(state, droplet, prefix),
+        "queues": queue_checks(state, droplet, prefix),
         "lb_container": "%s-nginx-lb" % prefix if master == droplet else None,
     }
 

@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import posixpath
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -46,6 +47,8 @@ CSV_OPTIONAL_COLUMNS: Tuple[str, ...] = ("Environments",)
 MAX_SERVERS = 100
 
 SERVICE_TYPES = ("web", "worker")
+QUEUE_RE = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
+QUEUE_PLACEHOLDER_RE = re.compile(r"\{(project|environment)\}")
 PLATFORMS = ("docker", "podman", "kubernetes")
 DEFAULT_URL_PATTERN = "{base_url}/{project}.git"
 # Names pcloud itself uses inside a project-env (databases, cache).
@@ -111,6 +114,11 @@ class ServiceSpec:
     secrets: Tuple[str, ...] = ()
     environment: Tuple[Tuple[str, str], ...] = ()
     health_path: str = "/health"
+    # a worker's Redis list; "{project}" and "{environment}" are filled in per project-env
+    queue: Optional[str] = None
+
+    def queue_for(self, project: str, environment: str) -> Optional[str]:
+        return self.queue.replace("{project}", project).replace("{environment}", environment) if self.queue else None
 
     def to_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"type": self.type}
@@ -121,6 +129,8 @@ class ServiceSpec:
             out["command"] = self.command
         if self.type == "web":
             out["health_path"] = self.health_path
+        if self.queue:
+            out["queue"] = self.queue
         out["secrets"] = list(self.secrets)
         out["environment"] = dict(self.environment)
         return out
@@ -433,7 +443,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         return None
     count = _Counter(bad)
     _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "secrets", "environment",
-                         "health_check"), path, count)
+                         "health_check", "queue"), path, count)
     stype = body.get("type", "web")
     if stype not in SERVICE_TYPES:
         count(path + ("type",), "unknown service type %s (expected one of %s)"
@@ -480,11 +490,18 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     health = body.get("health_check", "/health")
     if not isinstance(health, str) or not health.startswith("/") or any(c in health for c in " \n\t;{}'\"\\"):
         count(path + ("health_check",), "expected an HTTP path such as '/health', got %s" % json_repr(health))
+    queue = body.get("queue")
+    if queue is not None:
+        if stype != "worker":
+            count(path + ("queue",), "only a worker has a queue")
+        elif not isinstance(queue, str) or not QUEUE_RE.match(QUEUE_PLACEHOLDER_RE.sub("x", queue)):
+            count(path + ("queue",), "expected a Redis list name (letters, digits, ':', '.', '_', '-', and "
+                                     "{project} or {environment}), got %s" % json_repr(queue))
     if count.n:
         return None
     return ServiceSpec(name=name, type=stype, containerfile_path=cfile, build_context=context,
                        command=command, secrets=tuple(secrets), environment=tuple(sorted(env.items())),
-                       health_path=health)
+                       health_path=health, queue=queue)
 
 
 class _Counter:

@@ -128,6 +128,8 @@ def build_state(spec: Spec, previous: Optional[Mapping[str, Any]] = None,
                 body: Dict[str, Any] = {"type": svc.type, "assigned_droplets": assigned}
                 if svc.type == "web":
                     body["health_path"] = svc.health_path
+                if svc.queue:
+                    body["queue"] = svc.queue_for(proj.name, env)
                 services[svc.name] = body
             services["database"] = {"type": "postgres", "assigned_droplets": [MASTER],
                                     "db_name": db_name(proj.name, env), "db_user": db_user(proj.name, env)}

@@ -21,9 +21,28 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["agent_config", "consensus", "latest_uat_tag", "lb_targets", "live_ports", "monitored_by", "resource_hash",
-                               "service_containers", "service_name", "service_port", "service_slots", "services_on_droplet",
-                               "uat_tag"]
+    assert sorted(FILTERS) == ["agent_config", "consensus", "latest_snapshot", "latest_uat_tag", "lb_standby", "lb_targets",
+                               "live_ports", "monitored_by", "resource_hash", "running_slots", "service_containers",
+                               "service_name", "service_port", "service_slots", "services_on_droplet", "snapshot_cleanup",
+                               "snapshot_name", "uat_tag"]
+
+
+def test_snapshot_filters_name_choose_and_plan():
+    snaps = [{"id": "5", "name": "shop-web1-deploy-20261120-0900", "created_at": "2026-11-20T09:00:00Z"},
+             {"id": "6", "name": "shop-web1-deploy-20261121-0900", "created_at": "2026-11-21T09:00:00Z"}]
+    assert FILTERS["snapshot_name"]("shop-web1", "20261122-1130") == "shop-web1-deploy-20261122-1130"
+    assert FILTERS["latest_snapshot"](snaps, "shop-web1") == "6" and FILTERS["latest_snapshot"](snaps, "x") == ""
+    assert [s["id"] for s in FILTERS["snapshot_cleanup"](snaps, ["shop-web1"], 1)["delete"]] == ["5"]
+    with pytest.raises(AnsibleFilterError, match="snapshot_name: .*YYYYMMDD-HHMM"):
+        FILTERS["snapshot_name"]("shop-web1", "now")
+
+
+def test_lb_standby_and_running_slots(state):
+    assert FILTERS["lb_standby"](state) == "hostomatic-web1"  # 10.9.0.3, the lowest web address
+    assert FILTERS["lb_standby"](state, ["pcloud-master", "hostomatic-web1"]) == "hostomatic-web2"
+    port = state["projects"]["hostomatic-prod"]["backend"]["port"]
+    assert FILTERS["running_slots"](state, "hostomatic-web1", "pc", ["pc-hostomatic-prod-backend-alt"]) == {
+        "hostomatic-prod-backend": {"hostomatic-web1": port + 10000}}
 
 
 @pytest.mark.parametrize("name, args, expected", [

@@ -76,6 +76,18 @@ def test_agent_config(state):
         agent_config({"droplets": {"x": {}}}, "x", "p")  # no IP yet
 
 
+def test_queue_checks_go_to_the_droplet_with_the_redis():
+    from ansible_collections.pcloud.infra.plugins.module_utils.health import queue_checks
+
+    state = {"droplets": {}, "projects": {"shop-uat": {
+        "mail": {"type": "worker", "queue": "shop-uat-mail", "assigned_droplets": ["shop-web1"], "service_name": "shop-uat-mail"},
+        "cron": {"type": "worker", "assigned_droplets": ["shop-web1"]},  # no queue
+        "redis": {"type": "redis", "assigned_droplets": ["pcloud-master"]}}}}
+    assert queue_checks(state, "pcloud-master", "pc-m") == [
+        {"key": "shop-uat", "service": "shop-uat-mail", "queue": "shop-uat-mail", "container": "pc-m-shop-uat-redis"}]
+    assert queue_checks(state, "shop-web1", "pc-w") == []
+
+
 CONF = """upstream a-uat-backend {
     server 10.0.0.3:8100 max_fails=1 fail_timeout=5s;
     server 10.0.0.31:8100 max_fails=1 fail_timeout=5s;

@@ -181,6 +181,16 @@ def _deploy(service: dict, **top) -> str:
 GOOD = {"containerfile_path": "api/Dockerfile"}
 
 
+def test_worker_queue_is_filled_in_per_project_env():
+    from ansible_collections.pcloud.infra.plugins.module_utils.spec import ServiceSpec
+
+    config = parse_deployment_config(load_json_text(_deploy(dict(GOOD, type="worker", queue="{project}:{environment}-jobs")),
+                                                    "d.json"))
+    worker = config.projects[0].services[0]
+    assert worker.queue_for("shop", "uat") == "shop:uat-jobs" and worker.to_json()["queue"] == "{project}:{environment}-jobs"
+    assert ServiceSpec(name="w", type="worker").queue_for("shop", "uat") is None
+
+
 @pytest.mark.parametrize("text, expected", [
     ("", "d.json:1: (file): file is empty"),
     ('{\n "projects": {\n  "shop": [}\n}', "d.json:3: (syntax): JSON syntax error"),
@@ -204,6 +214,10 @@ GOOD = {"containerfile_path": "api/Dockerfile"}
      "git_config.url_pattern: unknown placeholder(s) {repo}"),
     (_deploy(GOOD, git_config={"base_url": 5}), "git_config.base_url: expected a string, got a number"),
     (_deploy(GOOD, versioning={"version": "1.2"}), "versioning.version: expected MAJOR.MINOR.PATCH"),
+    (_deploy(dict(GOOD, queue="jobs")), "projects.shop.services.api.queue: only a worker has a queue"),
+    (_deploy(dict(GOOD, type="worker", queue="jobs; FLUSHALL")), "services.api.queue: expected a Redis list name"),
+    (_deploy(dict(GOOD, type="worker", queue="{repo}-jobs")), "services.api.queue: expected a Redis list name"),
+    (_deploy(dict(GOOD, type="worker", queue=7)), "services.api.queue: expected a Redis list name"),
     (json.dumps({"projects": {"shop": {"services": {"Api": GOOD}}}}), "projects.shop.services.Api: illegal service"),
     (json.dumps({"projects": {"shop": {"services": {"database": GOOD}}}}),
      "services.database: service name 'database' is reserved"),
