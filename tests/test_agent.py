@@ -189,39 +189,44 @@ def notify_settings(port):
             "sms": {"enabled": False}, "templates": ""}
 
 
-def test_master_mails_heartbeats_and_a_backup_takes_over(fleet):
+@pytest.fixture
+def mailbox():
+    """A real SMTP server on loopback: (inbox, port)."""
     from aiosmtpd.controller import Controller
 
-    clock, agents, servers = fleet
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    try:
-        for agent in agents.values():
-            agent.config["notify"] = notify_settings(smtp.port)
-        agents["pcloud-master"].heartbeat()
-        agents["pcloud-master"].heartbeat()  # within the period: nothing more
-        assert len(inbox.subjects) == 1 and inbox.subjects[0].startswith("\u26a0\ufe0f Infrastructure degraded - ")
-        assert "Web droplets:      0/2 healthy" in inbox.bodies[0]  # nothing deployed: services missing
-        assert "shop-uat-backend" in inbox.bodies[0]
-        clock.now += 100
-        for name in ("shop-web1", "shop-web2"):
-            agents[name].heartbeat()  # they see master's heartbeat, 100 s old: no backup
-        assert len(inbox.subjects) == 1
-        # master goes silent; backup_after_minutes after its last heartbeat the lowest web droplet sends the backup
-        servers["pcloud-master"].shutdown()
-        servers["pcloud-master"].server_close()
-        clock.now += 10
-        for name in ("shop-web1", "shop-web2"):
-            agents[name].heartbeat()
-        assert len(inbox.subjects) == 1  # silent for 110 s: not long enough yet
-        clock.now += 15
-        for name in ("shop-web1", "shop-web2"):
-            agents[name].heartbeat()
-        assert len(inbox.subjects) == 2 and inbox.subjects[1].startswith("\u26a0\ufe0f Backup Heartbeat - Master may be down - ")
-        assert "This backup heartbeat comes from shop-web1." in inbox.bodies[1]
-    finally:
-        smtp.stop()
+    yield inbox, smtp.port
+    smtp.stop()
+
+
+def test_master_mails_heartbeats_and_a_backup_takes_over(fleet, mailbox):
+    clock, agents, servers = fleet
+    inbox, port = mailbox
+    for agent in agents.values():
+        agent.config["notify"] = notify_settings(port)
+    agents["pcloud-master"].heartbeat()
+    agents["pcloud-master"].heartbeat()  # within the period: nothing more
+    assert len(inbox.subjects) == 1 and inbox.subjects[0].startswith("\u26a0\ufe0f Infrastructure degraded - ")
+    assert "Web droplets:      0/2 healthy" in inbox.bodies[0]  # nothing deployed: services missing
+    assert "shop-uat-backend" in inbox.bodies[0]
+    clock.now += 100
+    for name in ("shop-web1", "shop-web2"):
+        agents[name].heartbeat()  # they see master's heartbeat, 100 s old: no backup
+    assert len(inbox.subjects) == 1
+    # master goes silent; backup_after_minutes after its last heartbeat the lowest web droplet sends the backup
+    servers["pcloud-master"].shutdown()
+    servers["pcloud-master"].server_close()
+    clock.now += 10
+    for name in ("shop-web1", "shop-web2"):
+        agents[name].heartbeat()
+    assert len(inbox.subjects) == 1  # silent for 110 s: not long enough yet
+    clock.now += 15
+    for name in ("shop-web1", "shop-web2"):
+        agents[name].heartbeat()
+    assert len(inbox.subjects) == 2 and inbox.subjects[1].startswith("\u26a0\ufe0f Backup Heartbeat - Master may be down - ")
+    assert "This backup heartbeat comes from shop-web1." in inbox.bodies[1]
 
 
 def test_a_dead_mail_server_never_stops_monitoring(fleet):
@@ -269,24 +274,17 @@ def test_a_stopped_worker_is_restarted_and_reported():
     assert agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 2}
 
 
-def test_several_droplets_down_is_one_critical_alert(fleet):
-    from aiosmtpd.controller import Controller
-
+def test_several_droplets_down_is_one_critical_alert(fleet, mailbox):
     clock, agents, servers = fleet
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    try:
-        agents["pcloud-master"].config["notify"] = notify_settings(smtp.port)
-        for name in ("shop-web1", "shop-web2"):
-            servers[name].shutdown()
-            servers[name].server_close()
-        Hook.status = "off"  # the provider: both stopped
-        rounds(clock, agents, ["pcloud-master"], 6)
-        critical = [s for s in inbox.subjects if s.startswith("\U0001f6a8 CRITICAL: ")]
-        assert critical == ["\U0001f6a8 CRITICAL: 2 droplets down: shop-web1, shop-web2"], inbox.subjects
-        assert "shop-web1: " in inbox.bodies[inbox.subjects.index(critical[0])]
-        rounds(clock, agents, ["pcloud-master"], 4)
-        assert len([s for s in inbox.subjects if s.startswith("\U0001f6a8")]) == 1  # once per event
-    finally:
-        smtp.stop()
+    inbox, port = mailbox
+    agents["pcloud-master"].config["notify"] = notify_settings(port)
+    for name in ("shop-web1", "shop-web2"):
+        servers[name].shutdown()
+        servers[name].server_close()
+    Hook.status = "off"  # the provider: both stopped
+    rounds(clock, agents, ["pcloud-master"], 6)
+    critical = [s for s in inbox.subjects if s.startswith("\U0001f6a8 CRITICAL: ")]
+    assert critical == ["\U0001f6a8 CRITICAL: 2 droplets down: shop-web1, shop-web2"], inbox.subjects
+    assert "shop-web1: " in inbox.bodies[inbox.subjects.index(critical[0])]
+    rounds(clock, agents, ["pcloud-master"], 4)
+    assert len([s for s in inbox.subjects if s.startswith("\U0001f6a8")]) == 1  # once per event

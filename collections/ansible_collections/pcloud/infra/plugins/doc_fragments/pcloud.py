@@ -30,3 +30,14 @@ options:
     type: int
     default: 30
 """
+
+    # The local modules (Git, release and snapshot records in the config dir): full check mode, no diff.
+    LOCAL_RECORDS = r"""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+"""

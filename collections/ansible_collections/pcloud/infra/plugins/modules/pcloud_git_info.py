@@ -14,15 +14,9 @@ description:
   - Reads a working copy or bare repository on the control node without changing it - the commit of C(HEAD) and
     every tag with the commit it points at (annotated tags are peeled to their commit) - for the deploy's UAT
     tags and prod promotion.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pcloud.infra.pcloud.local_records
 options:
   repo_path:
     description: The working copy or bare repository.

@@ -14,15 +14,9 @@ description:
   - Creates the annotated tag O(name) on O(commit) in a repository on the control node unless it exists, and pushes
     it to O(remote) when O(push) is set. A tag that exists on another commit is an error, never moved.
   - Used by the deploy to tag a successful UAT deploy C(v{version}-uat-{YYYYMMDD-HHMM}).
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pcloud.infra.pcloud.local_records
 options:
   repo_path:
     description: The working copy.

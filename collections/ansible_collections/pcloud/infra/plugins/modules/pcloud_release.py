@@ -15,15 +15,9 @@ description:
     ids, the non-secret service configuration, the secret versions (never values), who and when - written atomically
     under a lock.
   - A deploy that runs exactly what the newest release runs records nothing and reports no change.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pcloud.infra.pcloud.local_records
 options:
   config_dir:
     description: The pcloud config directory.

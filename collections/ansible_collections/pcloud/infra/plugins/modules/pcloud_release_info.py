@@ -14,15 +14,9 @@ description:
   - Reads C(releases/{project}-{env}.json) in the config dir (written by M(pcloud.infra.pcloud_release)) and returns
     the releases, oldest first per project-env - for a rollback, to reproduce a tag, or to show what runs where.
   - Records hold commits, tags, image ids, non-secret configuration and secret versions; never secret values.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pcloud.infra.pcloud.local_records
 options:
   config_dir:
     description: The pcloud config directory.

@@ -14,15 +14,9 @@ description:
   - Keeps C(snapshots.json) in the config dir - per snapshot id, the droplet, the project-env, the services deployed and
     the Git commit - which the provider's snapshot list cannot hold. The provider stays the truth about which snapshots
     exist; with O(existing) the entries of deleted snapshots are dropped.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - pcloud.infra.pcloud.local_records
 options:
   config_dir:
     description: The pcloud config directory.
