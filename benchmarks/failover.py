@@ -1,7 +1,8 @@
 """Failover on the local cloud with the example fleet: seconds from 'docker kill' of a web droplet until it is
 out of the load balancer (target <= 10 s) and until its replacement serves (target <= 60 s), failed requests
 during the event (target <= 1 %, none sent after the drain), and recoveries started during a single-droplet
-network partition (target 0).
+network partition (target 0). Then master: seconds from its 'docker kill' until the web droplet with the lowest
+IP serves as the load balancer, and until the rebuilt master serves again.
 
 Starts its own local cloud (network pcloud-bench, 10.199.16.0/24) in a temporary config dir and removes
 everything it made.
@@ -12,12 +13,14 @@ everything it made.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import docker
@@ -47,6 +50,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4, help="concurrent keep-alive clients")
     parser.add_argument("--partition-seconds", type=float, default=45.0, help="how long the partition lasts")
+    parser.add_argument("--no-master", action="store_true", help="skip killing master")
     args = parser.parse_args()
     os.environ.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     client = docker.from_env()
@@ -108,6 +112,7 @@ def main() -> int:
             finished = wait_for(lambda: [i for i in incidents() if i["droplet"] == "hostomatic-web1"
                                          and i["status"] in ("recovered", "failed")], 120, 1)
             incident = finished[-1] if finished else {}
+            master_times = None if args.no_master else kill_master(config, droplet, incidents)
         finally:
             subprocess.run([PCLOUD, "--config-dir", config, "local", "down", "--purge"], capture_output=True, check=False)
 
@@ -120,7 +125,38 @@ def main() -> int:
           % (result.requests, result.failed, 100.0 * result.failed / max(1, result.requests), after_drain, result.retried))
     print("recoveries started during a %.0f s partition of one droplet: %d (target 0)" % (args.partition_seconds,
                                                                                       false_recoveries))
-    return 0 if serving and false_recoveries == 0 else 1
+    if master_times is not None:
+        standby, took_over, rebuilt = master_times
+        print("master kill -> load balancer on %s: %s; -> rebuilt master serving: %s"
+              % (standby, "%.1f s" % took_over if took_over else "never", "%.1f s" % rebuilt if rebuilt else "never"))
+    return 0 if serving and false_recoveries == 0 and (master_times is None or master_times[2]) else 1
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - a droplet of the local cloud
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def kill_master(config: str, droplet, incidents):
+    """(standby, seconds until it serves as the load balancer, seconds until the rebuilt master serves)."""
+    state = json.loads(Path(config, "infrastructure.json").read_text())
+    webs = {n: b["ip"] for n, b in state["droplets"].items() if b["role"] == "web"}
+    standby = min(webs, key=lambda n: ipaddress.ip_address(webs[n]))
+    path = "/hostomatic/uat/backend/api/version"
+    before = len(incidents())
+    killed = time.time()
+    droplet("pcloud-master").kill()
+    took_over = wait_for(lambda: answers("http://%s%s" % (webs[standby], path)), 180, 0.5)
+    took_over_at = time.time() if took_over else None
+    done = wait_for(lambda: [i for i in incidents()[before:] if i["droplet"] == "pcloud-master"
+                             and i["status"] in ("recovered", "failed")], 400, 1)
+    master_ip = json.loads(Path(config, "infrastructure.json").read_text())["droplets"]["pcloud-master"]["ip"]
+    rebuilt = wait_for(lambda: answers("http://%s%s" % (master_ip, path)), 30, 0.5) if done else None
+    return (standby, took_over_at - killed if took_over_at else None,
+            (time.time() - killed) if rebuilt and done[-1]["status"] == "recovered" else None)
 
 
 if __name__ == "__main__":
