@@ -336,16 +336,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         row["seen_by"] = seen.get(row["name"], {})
     master = reports.get(topology.MASTER) or {}
     last = (master.get("heartbeat") or {}).get("last_sent_at")
+    recovering = [i for i in incident_store.load(os.path.abspath(args.config_dir))[-5:] if i.get("status") == "recovering"]
     monitoring = {
-        "incidents": [i for r in reports.values() if r for i in r.get("incidents", ())]
-        + [i for i in incident_store.load(os.path.abspath(args.config_dir))[-5:] if i.get("status") == "recovering"],
+        "incidents": [i for r in reports.values() if r for i in r.get("incidents", ())] + recovering,
         "last_heartbeat": notify_rules.clock(last) if last else None,
         "heartbeat_error": (master.get("heartbeat") or {}).get("last_error"),
         "queues": [q for r in reports.values() if r for q in r.get("queues", ())],
         # while master is rebuilt, a web droplet runs the load balancer (pcloud recover pcloud-master)
         "load_balancer": next(({"droplet": i["lb_takeover"]["droplet"], "ip": i["lb_takeover"]["ip"], "incident": i["id"]}
-                               for i in reversed(incident_store.load(os.path.abspath(args.config_dir))[-5:])
-                               if i.get("status") == "recovering" and i.get("lb_takeover")), None),
+                               for i in reversed(recovering) if i.get("lb_takeover")), None),
     }
     if args.json:
         print(json.dumps({"source": source, "provider": provider, "droplets": rows, "monitoring": monitoring,
