@@ -274,10 +274,36 @@ def test_a_stopped_worker_is_restarted_and_reported():
     assert agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 2}
 
 
-def test_several_droplets_down_is_one_critical_alert(fleet, mailbox):
+class SmsProvider(BaseHTTPRequestHandler):
+    """A Twilio-shaped SMS API: records each message."""
+
+    received: list = []
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802
+        from urllib.parse import parse_qs
+
+        type(self).received.append((self.path, parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())))
+        self.send_response(201)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+def test_several_droplets_down_is_one_critical_alert(fleet, mailbox, tmp_path):
     clock, agents, servers = fleet
     inbox, port = mailbox
-    agents["pcloud-master"].config["notify"] = notify_settings(port)
+    SmsProvider.received = []
+    sms = ThreadingHTTPServer(("127.0.0.1", 0), SmsProvider)
+    threading.Thread(target=sms.serve_forever, daemon=True).start()
+    (tmp_path / "sms-token").write_text("sms-secret")
+    settings = notify_settings(port)
+    settings.update(sms={"enabled": True, "base_url": "http://127.0.0.1:%d" % sms.server_address[1], "account_sid": "AC1",
+                         "from": "+441111111111", "to": ["+442222222222"], "token_env": "PCLOUD_SMS_TOKEN"},
+                    sms_token_file=str(tmp_path / "sms-token"))
+    agents["pcloud-master"].config["notify"] = settings
     for name in ("shop-web1", "shop-web2"):
         servers[name].shutdown()
         servers[name].server_close()
@@ -286,5 +312,9 @@ def test_several_droplets_down_is_one_critical_alert(fleet, mailbox):
     critical = [s for s in inbox.subjects if s.startswith("\U0001f6a8 CRITICAL: ")]
     assert critical == ["\U0001f6a8 CRITICAL: 2 droplets down: shop-web1, shop-web2"], inbox.subjects
     assert "shop-web1: " in inbox.bodies[inbox.subjects.index(critical[0])]
+    assert [(path, form["To"], form["Body"][0][:49]) for path, form in SmsProvider.received] == [
+        ("/2010-04-01/Accounts/AC1/Messages.json", ["+442222222222"], "\U0001f6a8 CRITICAL: 2 droplets down: shop-web1, shop-web2")]
     rounds(clock, agents, ["pcloud-master"], 4)
-    assert len([s for s in inbox.subjects if s.startswith("\U0001f6a8")]) == 1  # once per event
+    assert len([s for s in inbox.subjects if s.startswith("\U0001f6a8")]) == 1 and len(SmsProvider.received) == 1  # once
+    sms.shutdown()
+    sms.server_close()
