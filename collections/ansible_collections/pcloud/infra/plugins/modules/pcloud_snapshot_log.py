@@ -13,7 +13,7 @@ author: pcloud contributors (@pcloud)
 description:
   - Keeps C(snapshots.json) in the config dir - per snapshot id, the droplet, the project-env, the services deployed and
     the Git commit - which the provider's snapshot list cannot hold. The provider stays the truth about which snapshots
-    exist; with O(existing) the entries of deleted snapshots are dropped.
+    exist, and entries of snapshots missing from O(provider_snapshots) are dropped.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - pcloud.infra.pcloud.local_records
