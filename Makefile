@@ -81,7 +81,7 @@ demo: install
 	echo "  http://$$ip/lb-status"; \
 	echo "  try: curl -X POST -d '{\"name\": \"hello\"}' http://$$ip/hostomatic/uat/backend/api/items"
 	@echo "Reach the droplets: ssh -i $(CONFIG)/ssh/id_ed25519 root@<IP above>, or"
-	@echo "  PCLOUD_CONFIG_DIR=$(CURDIR)/$(CONFIG) $(BIN)/ansible all -i inventory/pcloud.yml -m ansible.builtin.ping"
+	@echo "  PCLOUD_CONFIG_DIR=$(abspath $(CONFIG)) $(BIN)/ansible all -i inventory/pcloud.yml -m ansible.builtin.ping"
 
 clean:
 	rm -rf $(VENV) .ansible .cache .molecule $(COLLECTION)/tests/output
