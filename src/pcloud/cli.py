@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--project-path", default="", help="the working copy for --local")
     dep.add_argument("--tag", default="", help="prod: the UAT tag to promote (default: the latest)")
     dep.add_argument("--no-cache", action="store_true", help="build without Docker's layer cache")
+    dep.add_argument("--no-snapshot", action="store_true", help="take no post-deploy snapshots of the droplets")
     dep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     rb = add("rollback", "redeploy the previous release of an environment (images and config together)")
     rb.add_argument("project")
@@ -758,6 +759,7 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
                                                      "pcloud_branch": args.branch, "pcloud_project_path": path,
                                                      "pcloud_tag": args.tag,
                                                      "pcloud_build_nocache": bool(getattr(args, "no_cache", False)),
+                                                     "pcloud_snapshots": not getattr(args, "no_snapshot", False),
                                                      **(override or {})},
                               quiet=True, inventory=str(REPO_INVENTORY), progress=progress)
     summary = result.summary()
