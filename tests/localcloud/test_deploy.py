@@ -274,6 +274,15 @@ def test_cleanup_lists_then_deletes_old_and_orphaned_snapshots(deployed):
     assert cloud.request("DELETE", "/snapshots/%s" % made["hostomatic-web2-deploy-20990101-0000"])[0] == 204
 
 
+def test_a_deploy_with_no_snapshot_takes_none(deployed):
+    cloud, _state, _summary, _result = deployed
+    before = deploy_snapshots(cloud)
+    releases = len(json.loads((cloud.config_dir / "releases" / "hostomatic-prod.json").read_text()))
+    pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--no-snapshot", env=cloud.env())
+    assert len(json.loads((cloud.config_dir / "releases" / "hostomatic-prod.json").read_text())) == releases + 1
+    assert deploy_snapshots(cloud) == before  # a new release, and no snapshot
+
+
 def test_rollback_without_history_exits_2(deployed):
     cloud, _state, _summary, _result = deployed
     result = pcloud("--config-dir", str(cloud.config_dir), "rollback", "hostomatic", "test", env=cloud.env(), check=False)
