@@ -74,6 +74,7 @@ def configure(config: Path, smtp_port: int, sms_url: str) -> None:
         "enabled": True, "base_url": sms_url, "account_sid": "AC123", "token_env": "PCLOUD_SMS_TOKEN",
         "from": "+441111111111", "to": ["+442222222222"]}))
     (config / ".env").write_text("PCLOUD_SMS_TOKEN=sms-secret\n")
+    (config / ".env").chmod(0o600)
 
 
 def run(config: Path, *args):

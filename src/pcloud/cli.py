@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_flags(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--check", action="store_true", help="change nothing; show what would change")
     cmd.add_argument("--force", action="store_true", help="recreate every droplet")
+    cmd.add_argument("--yes", action="store_true",
+                     help="confirm a run that destroys master or more than half of the fleet (for scripts)")
     cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
 
 
@@ -421,11 +423,18 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
             if args.check:
                 raise SpecError("--check with a spec edit is not supported: run 'pcloud plan' to preview",
                                 file="(arguments)", field="--check")
-            print("updated %s" % edit(), file=sys.stderr)
-        load_plan(config_dir)  # bad input stops here, before any API call
+            with spec_edit.undo_on_error(config_dir):
+                print("updated %s" % edit(), file=sys.stderr)
+                load_plan(config_dir)
+                confirmed = _confirm_destruction(args, config_dir)
+        else:
+            load_plan(config_dir)  # bad input stops here, before any API call
+            confirmed = _confirm_destruction(args, config_dir)
         variables: Dict[str, Any] = dict(extravars or {})
         if args.force:
             variables["pcloud_force"] = True
+        if confirmed:
+            variables["pcloud_confirm_destroy"] = True
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
         result = run_playbook("orchestrate", config_dir, variables, check=args.check, quiet=True,
                               watch=("pcloud.infra.pcloud_state_info", "pcloud.infra.pcloud_state"), progress=progress)
@@ -446,6 +455,29 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
     for error in result.errors:
         print("pcloud: %s" % error, file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _confirm_destruction(args: argparse.Namespace, config_dir: str) -> bool:
+    """True when the run may destroy master or more than half of the fleet: not needed, ``--yes``, or a person
+    at a terminal said yes. Otherwise exit 2 before anything changes (the playbook refuses too, for
+    ansible-playbook and AWX users, unless ``pcloud_confirm_destroy`` is set)."""
+    if args.check:
+        return False
+    _spec, state = load_plan(config_dir)
+    _provider, droplets = _provider_droplets(os.environ, config_dir)
+    problem = topology.destruction_problem(topology.diff_droplets(state, droplets or []), force=bool(args.force))
+    if problem is None or getattr(args, "yes", False):
+        return problem is not None
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        print("pcloud: %s." % problem, file=sys.stderr)
+        try:
+            answer = input("Destroy them? Type 'yes' to continue: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() == "yes":
+            return True
+    raise SpecError("%s; nothing was changed. Pass --yes to confirm (AWX/ansible-playbook: "
+                    "-e pcloud_confirm_destroy=true)" % problem, file="(arguments)", field="--yes")
 
 
 def cmd_orchestrate(args: argparse.Namespace) -> int:
@@ -581,7 +613,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """The agent of DROPLET on the control node: the same code the droplets run, probing DROPLET's ring targets."""
-    from pcloud.agent.service import Agent
+    from pcloud.agent.service import Agent, agentauth
 
     why = names.name_problem("droplet", args.droplet)
     if why:
@@ -602,6 +634,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SpecError(str(exc), file=os.path.join(config_dir, "infrastructure.json"), field="droplets") from None
     config["listen_port"] = args.port
+    config["auth"] = {"key_file": agentauth.key_path(config_dir)}  # signs its calls to the fleet with the fleet key
     agent = Agent(config)
     if args.once:
         agent.tick()
@@ -830,8 +863,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("pcloud: %s (see 'pcloud --help')" % exc, file=sys.stderr)
         return EXIT_USAGE
     except SpecErrors as exc:
-        for err in exc.errors:
-            print(str(err), file=sys.stderr)
+        for line in exc.lines():
+            print(line, file=sys.stderr)
         return EXIT_USAGE
     except SpecError as exc:
         print(str(exc), file=sys.stderr)

@@ -5,7 +5,6 @@ goes on. Standard library plus Jinja; the health agent runs this file inside dro
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import smtplib
@@ -44,9 +43,10 @@ class Notifier:
     @classmethod
     def from_config_dir(cls, config_dir: str, environ: Mapping[str, str], sender: Optional[str] = None) -> Notifier:
         """The control node's notifier: settings from the config dir, secrets from the environment or ``.env``."""
-        email = _settings(os.path.join(config_dir, "email_config.json"), rules.email_settings)
-        sms = _settings(os.path.join(config_dir, "sms_config.json"), rules.sms_settings)
-        values = dict(_dotenv(os.path.join(config_dir, ".env")), **environ)
+        from ansible_collections.pcloud.infra.plugins.module_utils import secrets, spec
+
+        email, sms = spec.load_notifications(config_dir)
+        values = dict(secrets.read_dotenv(os.path.join(config_dir, ".env")), **environ)
         return cls(email, sms, [os.path.join(config_dir, "templates")],
                    username=values.get(email["username_env"] or ""), password=values.get(email["password_env"] or ""),
                    sms_token=values.get(sms["token_env"]), sender=sender)
@@ -63,8 +63,9 @@ class Notifier:
             message.set_content(self.render(template, subject=subject, **context))
             if html_template:
                 message.add_alternative(self.render(html_template, subject=subject, **context), subtype="html")
-            with smtplib.SMTP(self.email["smtp_host"], self.email["smtp_port"], timeout=self.email["timeout"]) as smtp:
-                if self.email["starttls"]:
+            connect = smtplib.SMTP_SSL if self.email.get("tls") == "tls" else smtplib.SMTP
+            with connect(self.email["smtp_host"], self.email["smtp_port"], timeout=self.email["timeout"]) as smtp:
+                if self.email.get("tls", "starttls" if self.email.get("starttls") else "none") == "starttls":
                     smtp.starttls()
                 if self.username and self.password:
                     smtp.login(self.username, self.password)
@@ -98,32 +99,3 @@ class Notifier:
                 "sms": self.sms("%s - %s" % (subject, "; ".join(details))[:1600])}
 
 
-def _settings(path: str, validate: Any) -> Dict[str, Any]:
-    """A validated settings file (absent: disabled); a problem names the file (``exc.file``) and the field."""
-    try:
-        return validate(_read_json(path, {"enabled": False}))
-    except rules.ConfigProblem as exc:
-        exc.file = path  # type: ignore[attr-defined]
-        raise
-
-
-def _read_json(path: str, default: Any) -> Any:
-    if not os.path.exists(path):
-        return default
-    with open(path, encoding="utf-8") as handle:
-        try:
-            return json.load(handle)
-        except ValueError as exc:
-            raise rules.ConfigProblem("(file)", "%s is not valid JSON: %s" % (path, exc)) from None
-
-
-def _dotenv(path: str) -> Dict[str, str]:
-    values: Dict[str, str] = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            for raw in handle:
-                line = raw.strip()
-                if line and not line.startswith("#") and "=" in line:
-                    key, value = line.split("=", 1)
-                    values[key.strip()] = value.strip()
-    return values

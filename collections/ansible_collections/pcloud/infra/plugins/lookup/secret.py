@@ -10,8 +10,11 @@ short_description: A service secret from the environment or the config dir's .en
 version_added: 0.1.0
 author: pcloud contributors (@pcloud)
 description:
-  - Looks a secret up in the order C(PROJECT_ENV_NAME), C(PROJECT_NAME), C(ENV_NAME), C(NAME) (upper-case), first in the
-    controller's environment, then in C(.env) of the config dir.
+  - Looks a secret up in the order C(PROJECT_ENV_NAME), C(PROJECT_NAME) (upper-case, C(-) as C(_)), and
+    C(SHARED_NAME) for a name listed in C(shared_secrets) of C(deployment_config.json) - first in the controller's
+    environment, then in C(.env) of the config dir (python-dotenv syntax; refused when group or world readable).
+  - Nothing outside the project is read - not the bare C(NAME), not another project's variables, never pcloud's own
+    credentials (provider tokens, C(PCLOUD_*), the mail and SMS credential variables).
   - Fails naming the secret and the variables tried, never a value. Use it only in tasks with C(no_log), unless
     O(source=true).
 options:
@@ -67,7 +70,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.pcloud.infra.plugins.module_utils import secrets
+from ansible_collections.pcloud.infra.plugins.module_utils import notify, secrets, spec
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 
 
@@ -75,18 +78,18 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         config_dir = self.get_option("config_dir")
-        dotenv_path = os.path.join(config_dir, ".env")
         try:
-            dotenv = {}
-            if os.path.exists(dotenv_path):
-                with open(dotenv_path, encoding="utf-8") as handle:
-                    dotenv = secrets.parse_dotenv(handle.read(), dotenv_path)
+            dotenv = secrets.read_dotenv(os.path.join(config_dir, ".env"))
             if self.get_option("variable"):
-                return [os.environ.get(name) or dotenv.get(name, "") if name else "" for name in terms]
+                return [secrets.lookup_variable(name, os.environ, dotenv) or "" if name else "" for name in terms]
             if not self.get_option("project") or not self.get_option("environment"):
                 raise AnsibleLookupError("pcloud.infra.secret: give project and environment (or variable=true)")
+            loaded = spec.load_spec(config_dir)
+            email, sms = spec.load_notifications(config_dir)
             found = secrets.resolve(self.get_option("project"), self.get_option("environment"), terms, os.environ,
-                                    dotenv, where=os.path.join(config_dir, "deployment_config.json"))
+                                    dotenv, where=os.path.join(config_dir, spec.DEPLOYMENT_JSON),
+                                    shared=loaded.deploy.shared_secrets,
+                                    reserved_extra=notify.credential_variables(email, sms))
         except PcloudError as exc:
             raise AnsibleLookupError("pcloud.infra.secret: %s" % exc) from exc
         if self.get_option("version"):

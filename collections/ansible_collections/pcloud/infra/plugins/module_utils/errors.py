@@ -14,6 +14,16 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional
 
+MAX_REPORTED = 50  # problems listed before "... and N more"
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    """``text`` as one printable line: control characters and line separators escaped (a hostile field name
+    must not forge a second error line), cut at ``limit`` characters."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class PcloudError(Exception):
     """Base class: a message plus the place it refers to."""
@@ -39,12 +49,12 @@ class PcloudError(Exception):
         if self.file:
             parts.append(self.file if self.line is None else "%s:%d" % (self.file, self.line))
         if self.field:
-            parts.append(self.field)
+            parts.append(one_line(self.field, 200))
         return ": ".join(parts)
 
     def __str__(self) -> str:
         where = self.location()
-        return "%s: %s" % (where, self.message) if where else self.message
+        return one_line("%s: %s" % (where, self.message) if where else self.message)
 
 
 class SpecError(PcloudError):
@@ -76,7 +86,14 @@ class SpecErrors(SpecError):
         super().__init__("; ".join(str(e) for e in self.errors) or "invalid input")
 
     def __str__(self) -> str:
-        return "\n".join(str(e) for e in self.errors)
+        return "\n".join(self.lines())
+
+    def lines(self, limit: int = MAX_REPORTED) -> List[str]:
+        """One line per problem, the first ``limit`` of them, then how many more there are."""
+        out = [str(e) for e in self.errors[:limit]]
+        if len(self.errors) > limit:
+            out.append("... and %d more problems" % (len(self.errors) - limit))
+        return out
 
 
 class Problems:

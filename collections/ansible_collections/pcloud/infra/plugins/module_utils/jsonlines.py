@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError, SpecErrors
 
 Path = Tuple[Any, ...]
+
+MAX_DEPTH = 32  # no pcloud file nests deeper than a few levels
+MAX_NUMBER_DIGITS = 18  # ports, counts, minutes: anything longer is a mistake (or an attack)
 
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -43,6 +46,7 @@ class _Walker:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lines: Dict[Path, int] = {}
+        self.duplicates: List[Tuple[Path, int, int]] = []  # (path, first line, repeated line)
         # newline offsets for a fast position -> line lookup
         self._nl = [i for i, c in enumerate(text) if c == "\n"]
 
@@ -70,7 +74,10 @@ class _Walker:
             while True:
                 pos = self._ws(pos)
                 key, pos = _scanstring(self.text, pos + 1)
-                self.lines[path + (key,)] = self._line(pos)
+                line = self._line(pos)
+                if path + (key,) in self.lines:
+                    self.duplicates.append((path + (key,), self.lines[path + (key,)], line))
+                self.lines[path + (key,)] = line
                 pos = self._ws(pos)  # at ':'
                 pos = self.value(pos + 1, path + (key,))
                 pos = self._ws(pos)
@@ -104,14 +111,74 @@ def load_json_text(text: str, file: str) -> LocatedJSON:
         text = text[1:]
     if not text.strip():
         raise SpecError("file is empty; expected a JSON object", file=file, line=1, field="(file)")
+    depth = _max_depth(text)
+    if depth[0] > MAX_DEPTH:
+        raise SpecError("nested more than %d levels deep" % MAX_DEPTH, file=file, line=text.count("\n", 0, depth[1]) + 1,
+                        field="(structure)")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_bounded_float)
     except json.JSONDecodeError as exc:
         raise SpecError("JSON syntax error at column %d: %s" % (exc.colno, exc.msg),
                         file=file, line=exc.lineno, field="(syntax)") from None
+    except _BadNumber as exc:
+        raise SpecError(str(exc), file=file, line=_line_of_token(text, exc.token), field="(number)") from None
     walker = _Walker(text)
     walker.value(0, ())
+    if walker.duplicates:
+        raise SpecErrors(SpecError("duplicate key %r (first on line %d, again on line %d): JSON keeps only one"
+                                   % (dup[-1], first, again), file=file, line=again, field=path_str(dup))
+                         for dup, first, again in walker.duplicates)
     return LocatedJSON(data, walker.lines, file)
+
+
+class _BadNumber(ValueError):
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+def _no_constant(token: str) -> Any:
+    raise _BadNumber("%s is not a number JSON allows" % token, token)
+
+
+def _bounded_int(token: str) -> int:
+    if len(token.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _BadNumber("number with %d digits is too large" % len(token.lstrip("-")), token)
+    return int(token)
+
+
+def _bounded_float(token: str) -> float:
+    if len(token) > MAX_NUMBER_DIGITS + 8:
+        raise _BadNumber("number %s... is too long" % token[:12], token)
+    value = float(token)
+    if value in (float("inf"), float("-inf")):
+        raise _BadNumber("number %s is out of range" % token, token)
+    return value
+
+
+def _line_of_token(text: str, token: str) -> int:
+    pos = text.find(token)
+    return text.count("\n", 0, pos) + 1 if pos >= 0 else 1
+
+
+_STRUCTURE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
+
+
+def _max_depth(text: str) -> Tuple[int, int]:
+    """(deepest nesting of objects and lists, the offset where it first passed MAX_DEPTH), strings skipped;
+    checked before parsing, so 100 000 nested brackets give an error, not a RecursionError."""
+    depth, deepest, where = 0, 0, 0
+    for match in _STRUCTURE.finditer(text):
+        char = match.group()
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if depth == MAX_DEPTH + 1:
+                    where = match.start()
+        elif char in "]}":
+            depth -= 1
+    return deepest, where
 
 
 def path_str(path: Path) -> str:

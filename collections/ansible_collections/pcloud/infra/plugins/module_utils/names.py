@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+import string
+import unicodedata
 from typing import Dict, NamedTuple, Optional
+from urllib.parse import urlsplit
 
 PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,39}[a-z0-9])?$")
 ENV_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
@@ -89,13 +92,161 @@ REGIONS = frozenset((
 DEFAULT_REGION = "lon1"
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``repr`` of a value for a message: control characters escaped, long values cut (a 10 MB name must not
+    become a 10 MB error)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return "%s...%s (%d characters)" % (text[: limit - 10], text[-4:], len(value) if isinstance(value, str) else len(text))
+
+
 def name_problem(kind: str, value: object) -> Optional[str]:
     """Return why ``value`` is not a legal ``kind`` name, or None when it is."""
     pattern, rule = _RULES[kind]
     if not isinstance(value, str):
         return "%s name must be a string, got %s" % (kind, type(value).__name__)
-    if not pattern.match(value):
-        return "illegal %s name %r: use %s" % (kind, value, rule)
+    if not pattern.fullmatch(value):
+        return "illegal %s name %s: use %s" % (kind, shown(value), rule)
+    return None
+
+
+# Every pattern here is applied with ``fullmatch``: ``$`` alone would accept a trailing newline.
+DIGITS_RE = re.compile(r"[0-9]{1,9}")
+_LINE_SEPARATORS = frozenset(("\u2028", "\u2029", "\u0085"))
+
+
+def control_problem(value: str) -> Optional[str]:
+    """Why ``value`` cannot go into a command line, an environment value or a config file: a C0/C1 control
+    character (CR, LF, NUL, TAB, ESC ...), a Unicode line/paragraph separator or an invisible format character
+    (bidi overrides, zero-width). None when it is clean."""
+    for index, char in enumerate(value):
+        if char in _LINE_SEPARATORS or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            return "contains the control character U+%04X at position %d" % (ord(char), index + 1)
+    return None
+
+
+def ascii_int(value: object) -> Optional[int]:
+    """A whole number written with ASCII digits only (``str.isdigit`` also accepts '²', '٣', '２')."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and DIGITS_RE.fullmatch(value):
+        return int(value)
+    return None
+
+
+# A path of an HTTP health check: '/' then RFC 3986 path characters, with no query, fragment, quote or ';'
+# (it reaches nginx config and the agents' probes).
+HTTP_PATH_RE = re.compile(r"/(?:[A-Za-z0-9\-._~!$&()*+,=:@/]|%[0-9A-Fa-f]{2}){0,200}")
+
+
+def http_path_problem(value: object) -> Optional[str]:
+    if not isinstance(value, str) or not HTTP_PATH_RE.fullmatch(value):
+        return ("expected a plain absolute path such as '/health' (letters, digits and -._~!$&()*+,=:@/ or "
+                "%%XX escapes; no query, spaces or quotes), got %s" % shown(value))
+    return None
+
+
+# --------------------------------------------------------------------------- Git
+
+_GIT_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\]")
+_GIT_PATH_RE = re.compile(r"[A-Za-z0-9._~/+@%:=-]{1,1000}")
+_SCP_RE = re.compile(r"(?P<user>[A-Za-z0-9._-]{1,64})@(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)"
+                     r":(?P<path>[A-Za-z0-9._~/+@%=][A-Za-z0-9._~/+@%:=-]{0,999})")
+GIT_SCHEMES = ("https", "ssh", "file")
+
+
+def git_url_problem(url: object) -> Optional[str]:
+    """Why ``url`` is not an acceptable repository address, or None.
+
+    Accepted: ``https://host/path``, ``ssh://[user@]host[:port]/path``, ``user@host:path`` and ``file:///path``.
+    Refused: a leading '-' (read by git as an option), whitespace and control characters, the ``ext::``/``fd::``
+    transports and any other scheme, ssh options smuggled into the host part, credentials in the URL.
+    """
+    if not isinstance(url, str) or not url:
+        return "expected a Git URL (https://, ssh://, user@host:path or file://)"
+    why = control_problem(url)
+    if why:
+        return "Git URL %s" % why
+    if url.startswith("-"):
+        return "Git URL %s starts with '-' (git would read it as an option)" % shown(url)
+    if any(ch.isspace() for ch in url) or not url.isascii():
+        return "Git URL %s contains whitespace or non-ASCII characters" % shown(url)
+    if "::" in url.split("/", 1)[0]:
+        return "Git URL %s uses a remote helper transport ('ext::', 'fd::'); use https://, ssh:// or file://" % shown(url)
+    scp = _SCP_RE.fullmatch(url)
+    if "://" not in url:
+        if scp:
+            return None
+        return "Git URL %s: expected https://host/path, ssh://host/path, user@host:path or file:///path" % shown(url)
+    parts = urlsplit(url)
+    if parts.scheme not in GIT_SCHEMES:
+        return "Git URL %s: scheme %r is not allowed (use %s)" % (shown(url), parts.scheme[:20], ", ".join(GIT_SCHEMES))
+    if parts.password is not None or (parts.username is not None and parts.scheme == "https"):
+        return ("Git URL %s embeds credentials: use a deploy key (ssh) or a credential helper, never a password "
+                "in the URL" % shown(_redact(url)))
+    if parts.query or parts.fragment:
+        return "Git URL %s must not have a query or fragment" % shown(url)
+    if parts.scheme == "file":
+        if parts.netloc or not parts.path.startswith("/") or not _GIT_PATH_RE.fullmatch(parts.path):
+            return "Git URL %s: a file URL is file:///absolute/path" % shown(url)
+        return None
+    host = parts.hostname or ""
+    if not _GIT_HOST_RE.fullmatch(host) or host.startswith("-"):
+        return "Git URL %s: illegal host %s" % (shown(url), shown(host))
+    if parts.username is not None and not re.fullmatch(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,63}", parts.username):
+        return "Git URL %s: illegal user name" % shown(url)
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "Git URL %s: illegal port" % shown(url)
+    if not parts.path.startswith("/") or not _GIT_PATH_RE.fullmatch(parts.path):
+        return "Git URL %s: expected a repository path after the host" % shown(url)
+    return None
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    return url.replace(parts.netloc, "***@" + (parts.hostname or ""), 1) if parts.netloc else url
+
+
+_REF_BAD_RE = re.compile(r"(?:^|/)\.|\.\.|@\{|//|\.lock(?:/|$)|[~^:?*\[\\]")
+
+
+def branch_problem(name: object) -> Optional[str]:
+    """The rules of ``git check-ref-format --branch``, plus no leading '-'."""
+    if not isinstance(name, str) or not name:
+        return "expected a branch name"
+    why = control_problem(name)
+    if why:
+        return "branch name %s" % why
+    if (name.startswith("-") or name.startswith("/") or name.endswith("/") or name.endswith(".") or name == "@"
+            or any(ch.isspace() for ch in name) or not name.isascii() or len(name) > 200 or _REF_BAD_RE.search(name)):
+        return ("illegal branch name %s: git ref rules (no '..', spaces, '~^:?*[\\', '@{', leading '-', '/' or '.', "
+                "trailing '/', '.' or '.lock')" % shown(name))
+    return None
+
+
+def url_pattern_problem(pattern: object) -> Optional[str]:
+    """``git_config.url_pattern``: literal text plus ``{base_url}`` and ``{project}``, no format spec or conversion."""
+    if not isinstance(pattern, str):
+        return "expected a string"
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        return "invalid url_pattern: %s" % exc
+    fields = []
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in ("base_url", "project") or spec or conversion:
+            return ("only {base_url} and {project} may appear, with no format spec or conversion; found {%s%s%s}"
+                    % (name, "!" + conversion if conversion else "", ":" + spec if spec else ""))
+        fields.append(name)
+    if "project" not in fields:
+        return "url_pattern must contain {project}"
     return None
 
 
@@ -103,7 +254,7 @@ def size_problem(slug: object) -> Optional[str]:
     if not isinstance(slug, str):
         return "size must be a string slug, got %s" % type(slug).__name__
     if slug not in SIZES:
-        return "unknown size slug %r (known: %s)" % (slug, ", ".join(sorted(SIZES)[:6]) + ", ...")
+        return "unknown size slug %s (known: %s)" % (shown(slug), ", ".join(sorted(SIZES)[:6]) + ", ...")
     return None
 
 
@@ -111,7 +262,7 @@ def region_problem(region: object) -> Optional[str]:
     if not isinstance(region, str):
         return "region must be a string slug, got %s" % type(region).__name__
     if region not in REGIONS:
-        return "unknown region %r (known: %s)" % (region, ", ".join(sorted(REGIONS)))
+        return "unknown region %s (known: %s)" % (shown(region), ", ".join(sorted(REGIONS)))
     return None
 
 
@@ -120,12 +271,12 @@ def repo_path_problem(path: object) -> Optional[str]:
     if not isinstance(path, str) or not path.strip():
         return "must be a non-empty relative path"
     if "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path):
-        return "path %r contains a backslash or control character" % path
+        return "path %s contains a backslash or control character" % shown(path)
     if path.startswith("/") or path.startswith("~"):
-        return "path %r must be relative to the repository" % path
+        return "path %s must be relative to the repository" % shown(path)
     norm = posixpath.normpath(path)
     if norm == ".." or norm.startswith("../") or "/../" in "/%s/" % path:
-        return "path %r escapes the repository" % path
+        return "path %s escapes the repository" % shown(path)
     return None
 
 

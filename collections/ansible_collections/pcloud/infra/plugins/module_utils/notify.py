@@ -16,13 +16,43 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import quote, urlencode
 
 EMAIL_DEFAULTS: Dict[str, Any] = {"enabled": False, "smtp_host": "127.0.0.1", "smtp_port": 25, "starttls": False,
+                                  "tls": None,
                                   "username_env": None, "password_env": None, "from": "pcloud@localhost", "to": [],
                                   "heartbeat_minutes": 15, "backup_after_minutes": 20, "timeout": 10}
 SMS_DEFAULTS: Dict[str, Any] = {"enabled": False, "base_url": "https://api.twilio.com", "account_sid": "",
                                 "token_env": "PCLOUD_SMS_TOKEN", "from": "", "to": [], "timeout": 10}
-ADDRESS_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
-PHONE_RE = re.compile(r"^\+[0-9]{6,15}$")
-ENV_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# Every pattern is used with fullmatch ('$' alone accepts a trailing newline: a header injection in a mail).
+ADDRESS_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+PHONE_RE = re.compile(r"\+[1-9][0-9]{5,14}")
+ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+HOST_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+BASE_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/%-]*)?")
+TLS_MODES = ("starttls", "tls", "none")
+LOOPBACK_HOSTS = ("localhost",)
+
+
+def host_ok(host: Any) -> bool:
+    """A host name or an IPv4/IPv6 address."""
+    import ipaddress
+
+    if not isinstance(host, str):
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(HOST_RE.fullmatch(host))
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ConfigProblem(ValueError):
@@ -47,18 +77,25 @@ def email_settings(data: Any) -> Dict[str, Any]:
     cfg = _merged(data, EMAIL_DEFAULTS)
     if not isinstance(cfg["enabled"], bool):
         raise ConfigProblem("enabled", "must be true or false")
-    if not isinstance(cfg["smtp_host"], str) or not cfg["smtp_host"]:
-        raise ConfigProblem("smtp_host", "must be a host name or address")
-    if not isinstance(cfg["smtp_port"], int) or not 0 < cfg["smtp_port"] < 65536:
-        raise ConfigProblem("smtp_port", "must be a port number")
+    if not host_ok(cfg["smtp_host"]):
+        raise ConfigProblem("smtp_host", "must be a host name or an IP address")
+    if not isinstance(cfg["smtp_port"], int) or isinstance(cfg["smtp_port"], bool) or not 0 < cfg["smtp_port"] < 65536:
+        raise ConfigProblem("smtp_port", "must be a port number from 1 to 65535")
     if not isinstance(cfg["starttls"], bool):
         raise ConfigProblem("starttls", "must be true or false")
+    if cfg["tls"] is not None and cfg["tls"] not in TLS_MODES:
+        raise ConfigProblem("tls", "must be one of %s" % ", ".join(TLS_MODES))
+    if cfg["tls"] is None:
+        cfg["tls"] = "starttls" if cfg["starttls"] else "none"
+    elif cfg["starttls"] and cfg["tls"] != "starttls":
+        raise ConfigProblem("starttls", "contradicts tls %r; keep one of them" % cfg["tls"])
+    cfg["starttls"] = cfg["tls"] == "starttls"
     for key in ("username_env", "password_env"):
-        if cfg[key] is not None and (not isinstance(cfg[key], str) or not ENV_RE.match(cfg[key])):
+        if cfg[key] is not None and (not isinstance(cfg[key], str) or not ENV_RE.fullmatch(cfg[key])):
             raise ConfigProblem(key, "must name an environment variable (upper-case), not hold a value")
-    if not isinstance(cfg["from"], str) or not ADDRESS_RE.match(cfg["from"]):
+    if not isinstance(cfg["from"], str) or not ADDRESS_RE.fullmatch(cfg["from"]):
         raise ConfigProblem("from", "must be a mail address")
-    if not isinstance(cfg["to"], list) or not all(isinstance(a, str) and ADDRESS_RE.match(a) for a in cfg["to"]):
+    if not isinstance(cfg["to"], list) or not all(isinstance(a, str) and ADDRESS_RE.fullmatch(a) for a in cfg["to"]):
         raise ConfigProblem("to", "must be a list of mail addresses")
     if cfg["enabled"] and not cfg["to"]:
         raise ConfigProblem("to", "needs at least one recipient when enabled")
@@ -73,20 +110,36 @@ def sms_settings(data: Any) -> Dict[str, Any]:
     cfg = _merged(data, SMS_DEFAULTS)
     if not isinstance(cfg["enabled"], bool):
         raise ConfigProblem("enabled", "must be true or false")
-    if not isinstance(cfg["base_url"], str) or not re.match(r"^https?://[^\s/]+(/[^\s]*)?$", cfg["base_url"]):
+    if not isinstance(cfg["base_url"], str) or not BASE_URL_RE.fullmatch(cfg["base_url"]):
         raise ConfigProblem("base_url", "must be an http(s) URL")
-    if not isinstance(cfg["account_sid"], str) or not re.match(r"^[A-Za-z0-9]{0,64}$", cfg["account_sid"]):
+    if not isinstance(cfg["account_sid"], str) or not re.fullmatch(r"[A-Za-z0-9]{0,64}", cfg["account_sid"]):
         raise ConfigProblem("account_sid", "must be letters and digits")
-    if not isinstance(cfg["token_env"], str) or not ENV_RE.match(cfg["token_env"]):
+    if not isinstance(cfg["token_env"], str) or not ENV_RE.fullmatch(cfg["token_env"]):
         raise ConfigProblem("token_env", "must name an environment variable (upper-case), not hold a value")
     for key in ("from",):
-        if cfg["enabled"] and (not isinstance(cfg[key], str) or not PHONE_RE.match(cfg[key])):
+        if cfg["enabled"] and (not isinstance(cfg[key], str) or not PHONE_RE.fullmatch(cfg[key])):
             raise ConfigProblem(key, "must be a phone number in E.164 form (+441234567890)")
-    if not isinstance(cfg["to"], list) or not all(isinstance(n, str) and PHONE_RE.match(n) for n in cfg["to"]):
+    if not isinstance(cfg["to"], list) or not all(isinstance(n, str) and PHONE_RE.fullmatch(n) for n in cfg["to"]):
         raise ConfigProblem("to", "must be a list of phone numbers in E.164 form")
     if cfg["enabled"] and (not cfg["to"] or not cfg["account_sid"]):
         raise ConfigProblem("to" if not cfg["to"] else "account_sid", "is required when enabled")
     return cfg
+
+
+def email_file_problem(data: Any) -> Optional[ConfigProblem]:
+    """What ``pcloud validate`` adds for the user's own email_config.json: a non-loopback SMTP server needs a
+    stated TLS mode (``tls``: starttls, tls or none; or ``starttls``), so cleartext is a choice, not a default."""
+    if isinstance(data, dict) and "tls" not in data and "starttls" not in data:
+        host = data.get("smtp_host", EMAIL_DEFAULTS["smtp_host"])
+        if isinstance(host, str) and not is_loopback(host):
+            return ConfigProblem("tls", "required for the non-loopback SMTP host %r: starttls, tls or none" % host)
+    return None
+
+
+def credential_variables(email: Mapping[str, Any], sms: Mapping[str, Any]) -> List[str]:
+    """The variables pcloud's own mail and SMS credentials come from: never a service secret."""
+    names = [email.get("username_env"), email.get("password_env"), sms.get("token_env")]
+    return [n for n in names if isinstance(n, str) and n]
 
 
 def clock(now: float) -> str:

@@ -5,8 +5,10 @@
 # Private to this collection: the API of this file may change without notice.
 """Secrets of a service: where each one is looked up, the ``.env`` file, and versions that are not values.
 
-A secret NAME of project P, environment E is the first of ``P_E_NAME``, ``P_NAME``, ``E_NAME``,
-``NAME`` (upper-case, ``-`` as ``_``) set in the process environment, else in the config dir's ``.env``.
+A secret NAME of project P, environment E is the first of ``P_E_NAME``, ``P_NAME`` (upper-case, ``-`` as ``_``)
+set in the process environment, else in the config dir's ``.env``; a name listed in deployment_config.json's
+``shared_secrets`` may also come from ``SHARED_NAME``. Nothing else is read: not the bare ``NAME`` (the
+controller's whole environment), not another project's variables, never pcloud's own credentials.
 Values never leave this module except to be written as files; errors name variables, never values.
 """
 
@@ -14,12 +16,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-from typing import Dict, Iterable, List, Mapping, NamedTuple, Tuple
+import io
+import os
+import stat
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError, SpecErrors
 
-_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+try:
+    from dotenv.parser import parse_stream
+except ImportError:  # pragma: no cover - python-dotenv is a dependency of the pcloud package
+    parse_stream = None
+
+SHARED_PREFIX = "SHARED_"
+# pcloud's own credentials: never a service secret, whatever a project or secret is called.
+RESERVED_VARIABLES = frozenset((
+    "DO_API_TOKEN", "DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DO_OAUTH_TOKEN", "DO_TOKEN",
+))
+RESERVED_PREFIXES = ("PCLOUD_", "ANSIBLE_")
 
 
 class Secret(NamedTuple):
@@ -28,40 +42,93 @@ class Secret(NamedTuple):
     source: str  # the variable it came from, e.g. HOSTOMATIC_PROD_DB_PASSWORD (.env)
 
 
+def variable_prefix(project: str) -> str:
+    return project.upper().replace("-", "_")
+
+
 def project_variable(project: str, name: str) -> str:
     """``PROJECT_NAME``: the variable that serves a secret to every environment of a project."""
-    return "%s_%s" % (project.upper().replace("-", "_"), name.upper())
+    return "%s_%s" % (variable_prefix(project), name.upper())
 
 
-def candidates(project: str, environment: str, name: str) -> List[str]:
+def candidates(project: str, environment: str, name: str, shared: Sequence[str] = ()) -> List[str]:
     """The variable names tried for a secret, in order."""
-    p, e, n = project.upper().replace("-", "_"), environment.upper(), name.upper()
-    return ["%s_%s_%s" % (p, e, n), project_variable(project, name), "%s_%s" % (e, n), n]
+    out = ["%s_%s_%s" % (variable_prefix(project), environment.upper(), name.upper()), project_variable(project, name)]
+    if name in shared:
+        out.append(SHARED_PREFIX + name.upper())
+    return out
+
+
+def reserved(variable: str, extra: Iterable[str] = ()) -> bool:
+    """Is ``variable`` one of pcloud's own credentials (provider tokens, ``PCLOUD_*``, the mail/SMS
+    credential variables named in email_config.json/sms_config.json)?"""
+    return variable in RESERVED_VARIABLES or variable.startswith(RESERVED_PREFIXES) or variable in set(extra)
+
+
+def scope_problems(projects: Mapping[str, Sequence[str]]) -> List[Tuple[str, str]]:
+    """``(project, problem)`` for projects whose secret variables would overlap another project's:
+    ``hostomatic-prod``'s ``HOSTOMATIC_PROD_*`` are ``hostomatic``'s prod secrets. ``projects`` maps each
+    project to its environments."""
+    out: List[Tuple[str, str]] = []
+    prefixes = sorted((variable_prefix(p), p) for p in projects)
+    for prefix, project in prefixes:
+        for other_prefix, other in prefixes:
+            if other != project and prefix.startswith(other_prefix + "_"):
+                out.append((project, "its secret variables %s_* would also be variables of project %r (%s_*); "
+                                     "rename one of them" % (prefix, other, other_prefix)))
+                break
+    return out
+
+
+def read_dotenv(path: str) -> Dict[str, str]:
+    """The ``.env`` file of the config dir, parsed as python-dotenv does (``#`` comments, ``export``, single and
+    double quotes, escapes in double quotes, multi-line quoted values). Refused when other users may read it.
+    A missing file is empty."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError("is not a regular file", file=path, field="(file)")
+    if info.st_mode & 0o077:
+        raise SpecError("holds secrets but is readable by others (mode %04o); run: chmod 600 %s"
+                        % (stat.S_IMODE(info.st_mode), path), file=path, field="(mode)")
+    with open(path, encoding="utf-8") as handle:
+        return parse_dotenv(handle.read(), path)
 
 
 def parse_dotenv(text: str, file: str) -> Dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments, ``export`` and matching quotes are allowed."""
+    """``KEY=value`` lines with python-dotenv's rules (no ``${VAR}`` expansion); a line it cannot parse is an
+    error naming the line, a key without a value is left out."""
+    if parse_stream is None:
+        raise SpecError("python-dotenv is not installed on the control node (pip install python-dotenv)",
+                        file=file, field="(parser)")
     out: Dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        match = _DOTENV_LINE.match(line)
-        if not match:
-            raise SpecError("expected KEY=value", file=file, line=number, field="(line)")
-        key, value = match.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        out[key] = value
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raw = binding.original.string
+            line = binding.original.line + raw[: len(raw) - len(raw.lstrip())].count("\n")
+            raise SpecError("expected KEY=value (python-dotenv syntax)", file=file, line=line, field="(line)")
+        if binding.key is not None and binding.value is not None:
+            out[binding.key] = binding.value
     return out
 
 
 def resolve(project: str, environment: str, names: Iterable[str], environ: Mapping[str, str],
-            dotenv: Mapping[str, str], where: str = "deployment_config.json") -> Dict[str, Secret]:
+            dotenv: Mapping[str, str], where: str = "deployment_config.json", shared: Sequence[str] = (),
+            reserved_extra: Iterable[str] = ()) -> Dict[str, Secret]:
     """Every named secret, or one SpecError per missing secret naming the variables tried."""
     found: Dict[str, Secret] = {}
     missing: List[SpecError] = []
+    extra = tuple(reserved_extra)
     for name in names:
-        tried = candidates(project, environment, name)
+        tried = candidates(project, environment, name, shared)
+        refused = [var for var in tried if reserved(var, extra)]
+        if refused:
+            missing.append(SpecError("secret %r of %s-%s would be read from %s, which is one of pcloud's own "
+                                     "credentials; rename the secret" % (name, project, environment, refused[0]),
+                                     file=where, field="projects.%s.secrets" % project))
+            continue
         for var in tried:
             if environ.get(var):
                 found[name] = Secret(name, environ[var], var)
@@ -76,6 +143,11 @@ def resolve(project: str, environment: str, names: Iterable[str], environ: Mappi
     if missing:
         raise SpecErrors(missing)
     return found
+
+
+def lookup_variable(name: str, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> Optional[str]:
+    """A credential variable named in pcloud's settings (``password_env``): environment first, then ``.env``."""
+    return environ.get(name) or dotenv.get(name)
 
 
 def version(value: str, key: bytes) -> str:

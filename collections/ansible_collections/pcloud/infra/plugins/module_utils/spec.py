@@ -16,10 +16,12 @@ import io
 import os
 import posixpath
 import re
-import string
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules
+from ansible_collections.pcloud.infra.plugins.module_utils import secrets as secret_rules
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import Problems, SpecError
 from ansible_collections.pcloud.infra.plugins.module_utils.jsonlines import (
     LocatedJSON,
@@ -30,14 +32,23 @@ from ansible_collections.pcloud.infra.plugins.module_utils.names import (
     DEFAULT_REGION,
     REGIONS,
     SIZES,
+    ascii_int,
     bigger_size,
+    branch_problem,
+    control_problem,
+    git_url_problem,
+    http_path_problem,
     name_problem,
     region_problem,
     repo_path_problem,
+    shown,
     size_problem,
+    url_pattern_problem,
 )
 
 PROJECTS_CSV = "projects.csv"
+EMAIL_JSON = "email_config.json"
+SMS_JSON = "sms_config.json"
 INFRASTRUCTURE_JSON = "infrastructure.json"
 DEPLOYMENT_JSON = "deployment_config.json"
 
@@ -47,7 +58,7 @@ CSV_OPTIONAL_COLUMNS: Tuple[str, ...] = ("Environments",)
 MAX_SERVERS = 100
 
 SERVICE_TYPES = ("web", "worker")
-QUEUE_RE = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
+QUEUE_RE = re.compile(r"[A-Za-z0-9:._-]{1,200}")  # used with fullmatch
 QUEUE_PLACEHOLDER_RE = re.compile(r"\{(project|environment)\}")
 PLATFORMS = ("docker", "podman", "kubernetes")
 DEFAULT_URL_PATTERN = "{base_url}/{project}.git"
@@ -153,6 +164,8 @@ class DeploymentConfig:
     git_branch: str = "main"
     projects: Tuple[ProjectDeploySpec, ...] = ()
     source: Optional[str] = None
+    # secrets every project may read from SHARED_{NAME} (deployment_config.json "shared_secrets")
+    shared_secrets: Tuple[str, ...] = ()
 
     def project(self, name: str) -> Optional[ProjectDeploySpec]:
         for proj in self.projects:
@@ -204,7 +217,7 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
     problems = Problems()
     if text.startswith("\ufeff"):
         text = text[1:]
-    rows = list(_csv_rows(text))
+    rows = list(_csv_rows(text, file))
     if not rows:
         problems.add("file is empty; expected the header %s" % ",".join(CSV_COLUMNS), file=file, line=1,
                      field="(header)")
@@ -220,13 +233,13 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
                          file=file, line=header_line, field=col)
     for col in header:
         if col not in known:
-            problems.add("unknown column %r (expected %s, optional %s)"
-                         % (col, ",".join(CSV_COLUMNS), ",".join(CSV_OPTIONAL_COLUMNS)),
+            problems.add("unknown column %s (expected %s, optional %s)"
+                         % (shown(col), ",".join(CSV_COLUMNS), ",".join(CSV_OPTIONAL_COLUMNS)),
                          file=file, line=header_line, field=col or "(empty)")
     seen_cols = set()
     for col in header:
         if col in seen_cols:
-            problems.add("column %r appears twice" % col, file=file, line=header_line, field=col)
+            problems.add("column %s appears twice" % shown(col), file=file, line=header_line, field=col)
         seen_cols.add(col)
     problems.raise_if_any()
 
@@ -235,6 +248,10 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
     master_size: Optional[str] = None
     for num, raw in rows[1:]:
         cells = [c.strip() for c in raw]
+        bad_cell = next(((col, control_problem(c)) for col, c in zip(header, cells) if control_problem(c)), None)
+        if bad_cell:
+            problems.add(bad_cell[1], file=file, line=num, field=bad_cell[0])
+            continue
         if len(cells) != len(header):
             problems.add("expected %d fields (%s), found %d" % (len(header), ",".join(header), len(cells)),
                          file=file, line=num, field="(row)")
@@ -250,8 +267,8 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
                          file=file, line=num, field="Project")
         servers = _positive_int(row["Servers"])
         if servers is None or servers > MAX_SERVERS:
-            problems.add("Servers must be a whole number from 1 to %d (total servers: 1 = master only), got %r"
-                         % (MAX_SERVERS, row["Servers"]), file=file, line=num, field="Servers")
+            problems.add("Servers must be a whole number from 1 to %d (total servers: 1 = master only), got %s"
+                         % (MAX_SERVERS, shown(row["Servers"])), file=file, line=num, field="Servers")
         for col in ("MasterSpec", "WebSpec"):
             why = size_problem(row[col])
             if why:
@@ -273,10 +290,16 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
     return InfraSpec(master_size=master_size or "s-1vcpu-1gb", region=region, projects=tuple(projects), source=file)
 
 
-def _csv_rows(text: str):
+def _csv_rows(text: str, file: str = PROJECTS_CSV):
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     start = 1
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise SpecError("not valid CSV: %s" % exc, file=file, line=start, field="(row)") from None
         line = start
         start = reader.line_num + 1
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
@@ -285,13 +308,8 @@ def _csv_rows(text: str):
 
 
 def _positive_int(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 1 else None
-    if isinstance(value, str) and value.isdigit() and int(value) >= 1:
-        return int(value)
-    return None
+    number = ascii_int(value)
+    return number if number is not None and number >= 1 else None
 
 
 def _environments(values: List[Any]) -> Tuple[Tuple[str, ...], List[str]]:
@@ -357,8 +375,11 @@ def parse_infrastructure_spec(doc: LocatedJSON) -> InfraSpec:
 
     projects: List[ProjectSpec] = []
     pmap = _get(spec, "projects", dict, base, bad)
-    if pmap is not None and not pmap:
-        bad(base + ("projects",), "no projects defined")
+    if "projects" not in spec:
+        bad(base, "no 'projects': a spec without projects would destroy every web droplet; add at least one")
+    elif pmap is not None and not pmap:
+        bad(base + ("projects",), "no projects defined: a spec without projects would destroy every web droplet; "
+                                  "add at least one")
     for name, body, ppath in _project_entries(pmap or {}, base, bad):
         before = len(problems.errors)
         _unknown_keys(body, ("environments", "web_droplets", "web_droplet_spec"), ppath, bad)
@@ -391,7 +412,7 @@ def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
     problems, bad = _json_reporter(doc)
     file = doc.file
     root = doc.data
-    _unknown_keys(root, ("deployment_platform", "git_config", "projects", "versioning"), (), bad)
+    _unknown_keys(root, ("deployment_platform", "git_config", "projects", "versioning", "shared_secrets"), (), bad)
     platform = root.get("deployment_platform", "docker")
     if platform not in PLATFORMS:
         bad(("deployment_platform",), "unknown deployment_platform %s (expected one of %s)"
@@ -399,12 +420,30 @@ def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
     git = _get(root, "git_config", dict, (), bad, default={}) or {}
     _unknown_keys(git, ("base_url", "url_pattern", "branch"), ("git_config",), bad)
     base_url = _get(git, "base_url", str, ("git_config",), bad)
+    if base_url is not None:
+        why = git_url_problem(base_url.rstrip("/") + "/x")
+        if why:
+            bad(("git_config", "base_url"), why.replace(repr(base_url.rstrip("/") + "/x"), repr(base_url)))
+            base_url = None
     pattern = _get(git, "url_pattern", str, ("git_config",), bad, default=DEFAULT_URL_PATTERN) or DEFAULT_URL_PATTERN
-    why = _pattern_problem(pattern)
+    why = url_pattern_problem(pattern)
     if why:
         bad(("git_config", "url_pattern"), why)
+        pattern = DEFAULT_URL_PATTERN
     branch = _get(git, "branch", str, ("git_config",), bad, default="main") or "main"
+    why = branch_problem(branch)
+    if why:
+        bad(("git_config", "branch"), why)
     default_versioning = _versioning(root, (), bad)
+    shared: List[str] = []
+    for idx, secret in enumerate(_get(root, "shared_secrets", list, (), bad, default=[]) or []):
+        why = name_problem("secret", secret)
+        if why:
+            bad(("shared_secrets", idx), why)
+        elif secret in shared:
+            bad(("shared_secrets", idx), "duplicate secret %r" % secret)
+        else:
+            shared.append(secret)
 
     projects: List[ProjectDeploySpec] = []
     pmap = _get(root, "projects", dict, (), bad, default={}) or {}
@@ -418,16 +457,34 @@ def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
             service = _service(sname, sbody, ppath + ("services", sname), bad)
             if service is not None:
                 services.append(service)
+        git_url = _get(body, "git_url", str, ppath, bad)
+        if git_url is not None:
+            why = git_url_problem(git_url)
+            if why:
+                bad(ppath + ("git_url",), why)
+        pbranch = _get(body, "branch", str, ppath, bad)
+        if pbranch is not None:
+            why = branch_problem(pbranch)
+            if why:
+                bad(ppath + ("branch",), why)
         projects.append(ProjectDeploySpec(
             name=pname,
             services=tuple(services),
             versioning=_versioning(body, ppath, bad) or default_versioning,
-            git_url=_get(body, "git_url", str, ppath, bad),
-            branch=_get(body, "branch", str, ppath, bad),
+            git_url=git_url,
+            branch=pbranch,
         ))
+    config = DeploymentConfig(platform=platform, git_base_url=base_url, git_url_pattern=pattern,
+                              git_branch=branch, projects=tuple(projects), source=file,
+                              shared_secrets=tuple(shared))
+    if not problems:
+        for proj in projects:
+            url = config.repo_url(proj.name)
+            why = git_url_problem(url) if url is not None and not proj.git_url else None
+            if why:
+                bad(("git_config", "url_pattern"), "for project %r: %s" % (proj.name, why))
     problems.raise_if_any()
-    return DeploymentConfig(platform=platform, git_base_url=base_url, git_url_pattern=pattern,
-                            git_branch=branch, projects=tuple(projects), source=file)
+    return config
 
 
 def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[ServiceSpec]:
@@ -463,8 +520,12 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     elif cfile is not None:
         context = posixpath.dirname(posixpath.normpath(cfile)) or "."
     command = _get(body, "command", str, path, count)
-    if command is not None and (not command.strip() or "\n" in command or "\x00" in command):
-        count(path + ("command",), "must be a single non-empty line")
+    if command is not None:
+        why = control_problem(command)
+        if why or not command.strip():
+            count(path + ("command",), "must be a single non-empty line%s" % (": it " + why if why else ""))
+        elif len(command) > 4096:
+            count(path + ("command",), "longer than 4096 characters")
     secrets: List[str] = []
     for idx, secret in enumerate(_get(body, "secrets", list, path, count, default=[]) or []):
         why = name_problem("secret", secret)
@@ -483,18 +544,21 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
             count(path + ("environment", key), "%s is generated by pcloud and cannot be set here" % key)
         elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
             count(path + ("environment", key), "expected a string or number, got %s" % _tname(value))
-        elif isinstance(value, str) and ("\n" in value or "\x00" in value):
-            count(path + ("environment", key), "must not contain newlines")
+        elif isinstance(value, str) and control_problem(value):
+            count(path + ("environment", key), "value %s" % control_problem(value))
+        elif isinstance(value, str) and len(value) > 32768:
+            count(path + ("environment", key), "value longer than 32768 characters")
         else:
             env[key] = str(value)
     health = body.get("health_check", "/health")
-    if not isinstance(health, str) or not health.startswith("/") or any(c in health for c in " \n\t;{}'\"\\"):
-        count(path + ("health_check",), "expected an HTTP path such as '/health', got %s" % json_repr(health))
+    why = http_path_problem(health)
+    if why:
+        count(path + ("health_check",), why)
     queue = body.get("queue")
     if queue is not None:
         if stype != "worker":
             count(path + ("queue",), "only a worker has a queue")
-        elif not isinstance(queue, str) or not QUEUE_RE.match(QUEUE_PLACEHOLDER_RE.sub("x", queue)):
+        elif not isinstance(queue, str) or not QUEUE_RE.fullmatch(QUEUE_PLACEHOLDER_RE.sub("x", queue)):
             count(path + ("queue",), "expected a Redis list name (letters, digits, ':', '.', '_', '-', and "
                                      "{project} or {environment}), got %s" % json_repr(queue))
     if count.n:
@@ -525,24 +589,11 @@ def _versioning(body: Mapping[str, Any], path: Tuple[Any, ...], bad) -> Tuple[Tu
     version = ver.get("version")
     if version is not None:
         parts = version.split(".") if isinstance(version, str) else []
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        if len(parts) != 3 or not all(ascii_int(p) is not None for p in parts):
             bad(vpath + ("version",), "expected MAJOR.MINOR.PATCH such as '1.4.0', got %s" % json_repr(version))
             return ()
         return (("version", version),)
     return ()
-
-
-def _pattern_problem(pattern: str) -> Optional[str]:
-    try:
-        fields = [part[1] for part in string.Formatter().parse(pattern) if part[1] is not None]
-    except ValueError as exc:
-        return "invalid url_pattern: %s" % exc
-    unknown = sorted(set(fields) - {"base_url", "project"})
-    if unknown:
-        return "unknown placeholder(s) %s; use {base_url} and {project}" % ", ".join("{%s}" % f for f in unknown)
-    if "project" not in fields:
-        return "url_pattern must contain {project}"
-    return None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -555,7 +606,7 @@ def _tname(value: Any) -> str:
 
 def json_repr(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return shown(value)
     return "%s (%s)" % (value, _tname(value)) if not isinstance(value, (dict, list)) else _tname(value)
 
 
@@ -590,15 +641,41 @@ def _unknown_keys(body: Any, allowed: Tuple[str, ...], path: Tuple[Any, ...], ba
         return
     for key in body:
         if key not in allowed:
-            bad(path + (key,), "unknown key %r (allowed: %s)" % (key, ", ".join(allowed)))
+            bad(path + (key,), "unknown key %s (allowed: %s)" % (shown(key), ", ".join(allowed)))
 
 
 # --------------------------------------------------------------------------- the config dir
 
 
-def read_text(path: str) -> str:
-    with open(path, "rb") as handle:
-        raw = handle.read()
+MAX_FILE_BYTES = 5 * 1024 * 1024  # no spec or settings file is anywhere near this
+
+
+def read_text(path: str, root: Optional[str] = None, limit: int = MAX_FILE_BYTES) -> str:
+    """A config file's text, refusing what is not a plain file of at most ``limit`` bytes (a FIFO would hang,
+    ``/dev/zero`` would fill memory) and, when ``root`` is given, a symlink that leads outside ``root``."""
+    if root is not None and os.path.islink(path):
+        real, top = os.path.realpath(path), os.path.realpath(root)
+        if os.path.commonpath([real, top]) != top:
+            raise SpecError("is a symlink to %s, outside the config dir %s; copy the file in instead" % (real, top),
+                            file=path, field="(file)")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except IsADirectoryError:
+        raise SpecError("is a directory, expected a file", file=path, field="(file)") from None
+    except OSError as exc:
+        raise SpecError("cannot be read: %s" % exc.strerror, file=path, field="(file)") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecError("is a directory, expected a file", file=path, field="(file)")
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError("is not a regular file (a FIFO, socket or device); pcloud reads plain files only",
+                            file=path, field="(file)")
+        if info.st_size > limit:
+            raise SpecError("is %d bytes; the limit is %d" % (info.st_size, limit), file=path, field="(file)")
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise SpecError("is larger than the limit of %d bytes" % limit, file=path, field="(file)")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -610,7 +687,7 @@ def load_state_file(config_dir: str) -> Optional[LocatedJSON]:
     path = os.path.join(config_dir, INFRASTRUCTURE_JSON)
     if not os.path.exists(path):
         return None
-    return load_json_text(read_text(path), path)
+    return load_json_text(read_text(path, config_dir), path)
 
 
 def load_spec(config_dir: str) -> Spec:
@@ -634,7 +711,7 @@ def load_spec(config_dir: str) -> Spec:
             if isinstance(master, dict) and master.get("region") in REGIONS:
                 region = master["region"]
         try:
-            infra = parse_projects_csv(read_text(csv_path), csv_path, region=region)
+            infra = parse_projects_csv(read_text(csv_path, config_dir), csv_path, region=region)
         except SpecError as exc:
             problems.extend(getattr(exc, "errors", [exc]))
     elif state is not None:
@@ -650,18 +727,70 @@ def load_spec(config_dir: str) -> Spec:
     deploy_path = os.path.join(config_dir, DEPLOYMENT_JSON)
     if os.path.exists(deploy_path):
         try:
-            deploy = parse_deployment_config(load_json_text(read_text(deploy_path), deploy_path))
+            deploy = parse_deployment_config(load_json_text(read_text(deploy_path, config_dir), deploy_path))
         except SpecError as exc:
             problems.extend(getattr(exc, "errors", [exc]))
+    credentials: List[str] = []
+    try:
+        email, sms = load_notifications(config_dir)
+        credentials = notify_rules.credential_variables(email, sms)
+    except SpecError as exc:
+        problems.extend(getattr(exc, "errors", [exc]))
     problems.raise_if_any()
     if infra is None:  # unreachable: a missing spec is a problem above
         raise SpecError("no spec loaded", file=config_dir)
+    _secret_scope(infra, deploy, credentials, problems)
+    problems.raise_if_any()
     known = {p.name for p in infra.projects}
     for proj in deploy.projects:
         if proj.name not in known:
             warnings.append("%s: projects.%s: not in %s; its services are ignored"
                             % (deploy_path, proj.name, os.path.basename(infra.source)))
     return Spec(infra=infra, deploy=deploy, warnings=tuple(warnings))
+
+
+def _secret_scope(infra: InfraSpec, deploy: DeploymentConfig, credentials: List[str], problems: Problems) -> None:
+    """A project's secrets must come from its own variables: no two projects' variable prefixes may overlap,
+    and no secret may resolve to one of pcloud's own credentials."""
+    for name, why in secret_rules.scope_problems({p.name: p.environments for p in infra.projects}):
+        proj = infra.project(name)
+        problems.add(why, file=infra.source, line=proj.line if proj else None,
+                     field="Project" if infra.source.endswith(".csv") else "projects.%s" % name)
+    for proj in infra.projects:
+        for service in deploy.services_for(proj.name):
+            for secret in service.secrets:
+                for env in proj.environments:
+                    bad = [v for v in secret_rules.candidates(proj.name, env, secret, deploy.shared_secrets)
+                           if secret_rules.reserved(v, credentials)]
+                    if bad:
+                        problems.add("secret %r of %s-%s would be read from %s, one of pcloud's own credentials; "
+                                     "rename the secret" % (secret, proj.name, env, bad[0]),
+                                     file=deploy.source or DEPLOYMENT_JSON,
+                                     field="projects.%s.services.%s.secrets" % (proj.name, service.name))
+                        break
+
+
+def load_notifications(config_dir: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """Validated email_config.json and sms_config.json (absent: disabled), each problem as FILE:LINE: field."""
+    out: List[Dict[str, Any]] = []
+    problems = Problems()
+    for name, validate in ((EMAIL_JSON, notify_rules.email_settings), (SMS_JSON, notify_rules.sms_settings)):
+        path = os.path.join(config_dir, name)
+        if not os.path.lexists(path):
+            out.append(validate({"enabled": False}))
+            continue
+        try:
+            doc = load_json_text(read_text(path, config_dir), path)
+            problem = notify_rules.email_file_problem(doc.data) if name == EMAIL_JSON else None
+            if problem is not None:
+                raise problem
+            out.append(validate(doc.data))
+        except notify_rules.ConfigProblem as exc:
+            problems.add(str(exc).split(": ", 1)[-1], file=path, line=doc.line((exc.field,)), field=exc.field)
+        except SpecError as exc:
+            problems.extend(getattr(exc, "errors", [exc]))
+    problems.raise_if_any()
+    return out[0], out[1]
 
 
 __all__ = [

@@ -11,12 +11,13 @@ an invalid edit writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
 from ansible_collections.pcloud.infra.plugins.module_utils.jsonlines import load_json_text
@@ -34,6 +35,34 @@ from ansible_collections.pcloud.infra.plugins.module_utils.spec import (
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import write_json_atomic
 
 ARG = "(arguments)"
+
+
+@contextlib.contextmanager
+def undo_on_error(config_dir: str) -> Iterator[None]:
+    """Keep the spec files as they were when the block fails (an edit that is refused later - a plan that needs
+    confirmation, a validation problem - leaves nothing half-applied)."""
+    saved: Dict[str, Optional[bytes]] = {}
+    for name in (PROJECTS_CSV, INFRASTRUCTURE_JSON):
+        path = os.path.join(config_dir, name)
+        try:
+            with open(path, "rb") as handle:
+                saved[path] = handle.read()
+        except FileNotFoundError:
+            saved[path] = None
+    try:
+        yield
+    except BaseException:
+        for path, content in saved.items():
+            if content is None:
+                if os.path.exists(path):
+                    os.unlink(path)
+                continue
+            tmp = path + ".restore"
+            with open(tmp, "wb") as handle:
+                handle.write(content)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        raise
 
 
 def _check(name: str, servers: Optional[int] = None, size: Optional[str] = None,

@@ -353,6 +353,23 @@ def diff_droplets(state: Mapping[str, Any], actual: Iterable[Mapping[str, Any]],
     return out
 
 
+def destruction_problem(changes: Mapping[str, List[Mapping[str, Any]]], force: bool = False) -> Optional[str]:
+    """Why a run needs confirmation before it destroys droplets: it would destroy master, or more than half of the
+    fleet's droplets (those the spec no longer has, plus every droplet ``force`` recreates). None when it is safe.
+    A targeted replacement (``pcloud_replace``, what recovery does) is not counted: it names its droplet."""
+    fleet = sum(len(changes.get(key) or ()) for key in ("keep", "resize", "destroy"))
+    doomed = [c["name"] for c in changes.get("destroy") or ()]
+    if force:
+        doomed += [c["name"] for c in list(changes.get("keep") or ()) + list(changes.get("resize") or ())]
+    if not doomed or not fleet:
+        return None
+    if MASTER in doomed or 2 * len(doomed) > fleet:
+        what = "master and " if MASTER in doomed else ""
+        return ("this run would destroy %s%d of the fleet's %d droplets (%s)"
+                % (what, len(doomed), fleet, ", ".join(sorted(doomed)[:10]) + (", ..." if len(doomed) > 10 else "")))
+    return None
+
+
 def public_ipv4(droplet: Mapping[str, Any]) -> Optional[str]:
     """The public v4 address of a DigitalOcean droplet object, if it has one."""
     for net in ((droplet.get("networks") or {}).get("v4") or ()):

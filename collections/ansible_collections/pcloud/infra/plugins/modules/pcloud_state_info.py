@@ -36,6 +36,17 @@ options:
     description: Image slug for new droplets.
     type: str
     default: debian-12-x64
+  force:
+    description: The run recreates every droplet (counted as destroyed by O(confirm_destroy)).
+    type: bool
+    default: false
+  confirm_destroy:
+    description:
+      - Allow a plan that destroys master or more than half of the fleet's droplets (a spec that lost its
+        projects, or O(force=true)). Without it such a plan fails here, before anything changes; in check mode it
+        is a warning.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -80,6 +91,10 @@ deploy:
   description: Per project its repository URL, branch, version and services (from C(deployment_config.json)).
   returned: always
   type: dict
+destruction:
+  description: Why this plan needs O(confirm_destroy) (what it would destroy), or null.
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -87,12 +102,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pcloud.infra.plugins.module_utils.argspec import pcloud_argument_spec
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 from ansible_collections.pcloud.infra.plugins.module_utils.fleet import droplet_requests, firewall_spec, plan_against_provider
-from ansible_collections.pcloud.infra.plugins.module_utils.topology import diff_droplets
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import destruction_problem, diff_droplets
 
 
 def main() -> None:
     spec = pcloud_argument_spec()
-    spec.update(admin_ip={"type": "str"}, image={"type": "str", "default": "debian-12-x64"})
+    spec.update(admin_ip={"type": "str"}, image={"type": "str", "default": "debian-12-x64"},
+                force={"type": "bool", "default": False}, confirm_destroy={"type": "bool", "default": False})
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
@@ -100,16 +116,25 @@ def main() -> None:
                                      params["timeout"], params["admin_ip"])
     except PcloudError as exc:
         module.fail_json(msg=str(exc))
+    changes = diff_droplets(plan.state, plan.droplets, params["fleet_tag"])
+    destruction = destruction_problem(changes, params["force"])
+    warnings = list(plan.spec.warnings)
+    if destruction and not params["confirm_destroy"]:
+        if not module.check_mode:
+            module.fail_json(msg="%s; nothing was changed. Confirm with -e pcloud_confirm_destroy=true "
+                                 "('pcloud orchestrate --yes'), or fix the spec" % destruction, changes=changes)
+        warnings.append("%s: a real run needs pcloud_confirm_destroy=true" % destruction)
     module.exit_json(
         changed=False,
         provider={"name": plan.provider.name, "url": plan.provider.url},
         state=plan.state,
         droplets=droplet_requests(plan.state, params["image"]),
-        changes=diff_droplets(plan.state, plan.droplets, params["fleet_tag"]),
+        changes=changes,
+        destruction=destruction,
         firewall=firewall_spec(plan.admin_ip, params["fleet_tag"]),
         admin_ip=plan.admin_ip,
         deploy=plan.spec.deploy.to_json(tuple(p.name for p in plan.spec.infra.projects)),
-        warnings=list(plan.spec.warnings),
+        warnings=warnings,
     )
 
 
