@@ -1,12 +1,13 @@
 """Three health agents talking real HTTP on loopback addresses (127.0.0.2-4): probes, views, quorum,
-the leader's recovery request (once), and a partitioned monitor that never acts. Time is a fake clock so
-rounds are deterministic; sockets are real."""
+the leader's recovery request (once), and a partitioned monitor that never acts; their control endpoints take only
+requests signed with the fleet key. Time is a fake clock so rounds are deterministic; sockets are real."""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from pcloud import _collection  # noqa: F401
 from pcloud.agent.service import Agent
 
-from ansible_collections.pcloud.infra.plugins.module_utils import health  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import agentauth, health  # isort: skip
 
 IPS = {"pcloud-master": "127.0.0.2", "shop-web1": "127.0.0.3", "shop-web2": "127.0.0.4"}
 STATE = {
@@ -43,25 +44,42 @@ class NoDocker:
             return []
 
 
+FLEET_KEY = bytes(range(32))
+READ_TOKEN = "read-only-token"
+
+
 class Hook(BaseHTTPRequestHandler):
+    """The provider (droplet status, with the read-only token) and the recovery hook (signed with the fleet key)."""
+
     calls: list = []
     status = "active"
+    refused: list = []
 
     def log_message(self, fmt, *args):
         pass
 
-    def do_GET(self):  # noqa: N802 - the provider's droplet status
-        data = json.dumps({"droplet": {"status": type(self).status}}).encode()
-        self.send_response(200)
+    def answer(self, code, data=b""):
+        self.send_response(code)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):  # noqa: N802 - the provider's droplet status
+        if self.headers.get("Authorization") != "Bearer " + READ_TOKEN:
+            type(self).refused.append(("GET", self.path))
+            return self.answer(401)
+        return self.answer(200, json.dumps({"droplet": {"status": type(self).status}}).encode())
+
     def do_POST(self):  # noqa: N802 - the recovery hook
-        type(self).calls.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        try:
+            agentauth.Verifier(FLEET_KEY).verify("POST", self.path, self.headers, raw)
+        except agentauth.AgentAuthError:
+            type(self).refused.append(("POST", self.path))
+            return self.answer(401)
+        assert "Authorization" not in self.headers  # no API token for the hook
+        type(self).calls.append((self.path, json.loads(raw)))
+        return self.answer(202)
 
 
 def free_port() -> int:
@@ -71,15 +89,19 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def fleet():
-    Hook.calls, Hook.status = [], "active"
+def fleet(tmp_path):
+    Hook.calls, Hook.status, Hook.refused = [], "active", []
     hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
+    (tmp_path / "agent-key").write_text(FLEET_KEY.hex() + "\n")
+    (tmp_path / "api-token").write_text(READ_TOKEN + "\n")
     clock, port, agents, servers = Clock(), free_port(), {}, {}
     for name, ip in IPS.items():
         config = health.agent_config(STATE, name, "pc-" + name, interval=5, timeout=0.5, k=2, replace_after=600,
                                      droplet_ids={"pcloud-master": 1, "shop-web1": 2, "shop-web2": 3})
-        config.update(port=port, api={"url": "http://127.0.0.1:%d" % hook.server_address[1]})
+        url = "http://127.0.0.1:%d" % hook.server_address[1]
+        config.update(port=port, api={"url": url, "token_file": str(tmp_path / "api-token")}, recovery_url=url,
+                      auth={"key_file": str(tmp_path / "agent-key")})
         agents[name] = Agent(config, clock=clock, docker_client=NoDocker())
         servers[name] = agents[name].serve(ip)[0]
     yield clock, agents, servers
@@ -140,16 +162,120 @@ def test_a_partitioned_monitor_never_acts(fleet):
     assert [c[1]["droplet"] for c in Hook.calls] == ["shop-web1"]
 
 
-def test_drain_is_refused_from_strangers_and_checked(fleet):
-    _clock, agents, _servers = fleet
+def call(agent, method, path, body=None, headers=None, host="127.0.0.2"):
+    """(status, parsed body) of one request to ``agent`` over loopback."""
     import urllib.error
     import urllib.request
 
-    port = agents["pcloud-master"].config["port"]
-    req = urllib.request.Request("http://127.0.0.2:%d/drain" % port, data=b'{"droplet": "nosuch"}', method="POST")
-    with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(req, timeout=5)  # noqa: S310 - loopback
-    assert err.value.code in (400, 403)
+    req = urllib.request.Request("http://%s:%d%s" % (host, agent.config["port"], path), data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, raw
+
+
+DRAIN = b'{"droplet": "shop-web1"}'
+
+
+@pytest.fixture
+def drains(fleet):
+    """Master's drain/undrain calls, recorded instead of editing nginx."""
+    _clock, agents, _servers = fleet
+    done = []
+    agents["pcloud-master"].drain = lambda target, undrain=False: done.append((target, undrain)) or True
+    return done
+
+
+@pytest.mark.parametrize("method, path, body", [("POST", "/drain", DRAIN), ("POST", "/undrain", DRAIN),
+                                                ("GET", "/views", None), ("GET", "/incidents", None)])
+def test_unsigned_control_calls_get_401_and_change_nothing(fleet, drains, method, path, body):
+    """Item 13: a caller without the fleet key (any app container on the fleet network) is refused."""
+    _clock, agents, _servers = fleet
+    master = agents["pcloud-master"]
+    # from 127.0.0.1: an address the agent used to trust, like any container on the droplet
+    status, answer = call(master, method, path, body, {"Content-Type": "application/json"})
+    assert status == 401 and answer["error"] == "unauthorized", answer
+    assert drains == []
+
+
+@pytest.mark.parametrize("case", ["stale", "future", "wrong key", "replay", "other path", "other body", "garbled"])
+def test_bad_signatures_get_401(fleet, drains, case):
+    _clock, agents, _servers = fleet
+    master = agents["pcloud-master"]
+    key, path, body, at = FLEET_KEY, "/drain", DRAIN, time.time()
+    if case == "stale":
+        at -= 31
+    if case == "future":
+        at += 31
+    if case == "wrong key":
+        key = bytes(range(1, 33))
+    headers = agentauth.sign(key, "POST", "/undrain" if case == "other path" else path, body, now=at)
+    if case == "replay":
+        assert call(master, "POST", path, body, headers)[0] == 200  # the first time it is fine
+        drains.clear()
+    if case == "other body":
+        body = b'{"droplet": "shop-web2"}'
+    if case == "garbled":
+        headers[agentauth.HEADER_SIGNATURE] = "v1=" + "g" * 64
+    status, answer = call(master, "POST", path, body, headers)
+    assert status == 401 and answer["error"] == "unauthorized", answer
+    assert drains == []
+
+
+def test_signed_control_calls_work(fleet, drains):
+    _clock, agents, _servers = fleet
+    master = agents["pcloud-master"]
+    sign = agentauth.sign
+    assert call(master, "POST", "/drain", DRAIN, sign(FLEET_KEY, "POST", "/drain", DRAIN)) == (200, {"droplet": "shop-web1"})
+    assert call(master, "POST", "/undrain", DRAIN, sign(FLEET_KEY, "POST", "/undrain", DRAIN))[0] == 200
+    assert drains == [("shop-web1", False), ("shop-web1", True)]
+    status, views = call(master, "GET", "/views", headers=sign(FLEET_KEY, "GET", "/views"))
+    assert status == 200 and {v["target"] for v in views} == {"shop-web1", "shop-web2"}
+    assert call(master, "GET", "/incidents", headers=sign(FLEET_KEY, "GET", "/incidents")) == (200, [])
+    bad = b'{"droplet": "nosuch"}'
+    assert call(master, "POST", "/drain", bad, sign(FLEET_KEY, "POST", "/drain", bad))[0] == 400  # still checked
+
+
+def test_health_is_open_and_read_only(fleet, drains):
+    _clock, agents, _servers = fleet
+    status, report = call(agents["pcloud-master"], "GET", "/health")
+    assert status == 200 and report["droplet"] == "pcloud-master"
+    assert call(agents["pcloud-master"], "POST", "/health", b"{}")[0] == 405
+    assert call(agents["pcloud-master"], "DELETE", "/health")[0] == 501
+
+
+def test_an_agent_without_the_key_is_closed_and_cannot_drain(fleet, drains, tmp_path):
+    """Keyless: its own endpoints refuse everything signed or not, and its calls to master are refused."""
+    clock, agents, _servers = fleet
+    config = dict(agents["shop-web2"].config, auth={"key_file": str(tmp_path / "missing")}, port=free_port())
+    keyless = Agent(config, clock=clock, docker_client=NoDocker())
+    server = keyless.serve("127.0.0.5")[0]
+    try:
+        assert call(keyless, "GET", "/views", headers=agentauth.sign(FLEET_KEY, "GET", "/views"), host="127.0.0.5")[0] == 401
+        assert keyless.request_drain("shop-web1") is False and drains == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_agents_sign_views_drains_and_recovery_and_read_the_provider_with_the_read_token(fleet, drains):
+    """The views gathered from the other monitors, the drain through master and the recovery request all pass their
+    receivers' checks; the provider sees only the read-only token."""
+    clock, agents, servers = fleet
+    servers["shop-web1"].shutdown()
+    servers["shop-web1"].server_close()
+    Hook.status = "off"
+    rounds(clock, agents, ["pcloud-master", "shop-web2"], 4)
+    decision = agents["shop-web2"].report()["decisions"]["shop-web1"]
+    assert set(decision["down"]) == {"pcloud-master", "shop-web2"}, decision  # master's views reached web2
+    assert [c[1]["droplet"] for c in Hook.calls] == ["shop-web1"] and Hook.refused == []
+    assert decision["provider_status"] == "off"
 
 
 def test_a_standby_takes_over_when_the_leader_goes_silent(fleet):

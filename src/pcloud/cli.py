@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
 from importlib import resources
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
@@ -58,7 +59,7 @@ FLAG_ALIASES = {
 
 GLOBAL_VALUE_OPTIONS = ("--config-dir",)
 SNAPSHOT_INFO = "community.digitalocean.digital_ocean_snapshot_info"
-TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}\Z")
 
 INIT_FILES = {
     "projects.csv": "projects.csv",
@@ -176,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     local_down.add_argument("--purge", action="store_true", help="also remove every droplet, snapshot and network")
     local_status = local_sub.add_parser("status", help="is the server running, how many droplets")
     local_status.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
-    local_sub.add_parser("env", help="print shell exports for PCLOUD_API_URL and PCLOUD_API_TOKEN")
+    local_sub.add_parser("env", help="print shell exports for PCLOUD_API_URL and PCLOUD_API_TOKEN (read from the "
+                                     "token file, never printed): eval \"$(pcloud local env)\"")
     return parser
 
 
@@ -385,12 +387,13 @@ def cmd_local(args: argparse.Namespace) -> int:
                 subnet=args.subnet or settings.DEFAULT_SUBNET,
                 port=settings.DEFAULT_PORT if args.port is None else args.port,
                 log=lambda line: print(line, file=sys.stderr))
-            token = settings.read_token(config_dir)
             if args.json:
                 print(json.dumps({"url": running["url"], "droplet_url": running["droplet_url"], "pid": running["pid"]}))
             else:
+                # never the token itself: it would stay in terminal scrollback and CI logs
                 print("local cloud up: %s (droplets reach it at %s)" % (running["url"], running["droplet_url"]))
-                print("token: %s (also in %s)" % (token, settings.path(config_dir, "token")))
+                print("token: in %s (mode 0600); for a shell: eval \"$(pcloud --config-dir %s local env)\""
+                      % (settings.path(config_dir, "token"), shlex.quote(config_dir)))
         elif args.local_command == "down":
             control.down(config_dir, purge=args.purge, log=lambda line: print(line, file=sys.stderr))
         elif args.local_command == "status":
@@ -403,9 +406,10 @@ def cmd_local(args: argparse.Namespace) -> int:
             if not running:
                 print("pcloud: the local cloud is not running; start it with 'pcloud local up'", file=sys.stderr)
                 return EXIT_FAILED
-            print("export PCLOUD_API_URL=%s" % running["url"])
-            print("export PCLOUD_API_TOKEN=%s" % settings.read_token(config_dir))
-            print("export PCLOUD_CONFIG_DIR=%s" % config_dir)
+            # the token is read from its file when the lines are evaluated, so it is never printed
+            print("export PCLOUD_API_URL=%s" % shlex.quote(running["url"]))
+            print('export PCLOUD_API_TOKEN="$(cat %s)"' % shlex.quote(settings.path(config_dir, "token")))
+            print("export PCLOUD_CONFIG_DIR=%s" % shlex.quote(config_dir))
     except EngineError as exc:
         print("pcloud: %s" % exc, file=sys.stderr)
         return EXIT_FAILED

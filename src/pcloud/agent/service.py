@@ -6,8 +6,13 @@ HTTP on port 8080 (the firewall opens it to the fleet and the admin IP):
   them, whether it is isolated, open incidents;
 * ``GET /views`` - this monitor's views of its targets (``consensus.View`` shape);
 * ``GET /incidents`` - the incidents this agent knows, with their progress;
-* ``POST /drain`` ``{"droplet": name}`` - on the load balancer's droplet only, from fleet addresses only: mark
-  the droplet's members ``down`` in nginx and reload.
+* ``POST /drain`` ``{"droplet": name}`` - on the load balancer's droplet only: mark the droplet's members ``down``
+  in nginx and reload (``/undrain`` puts them back).
+
+``/health`` is open and read-only (GET only). The other endpoints answer 401 unless the request is signed with the
+fleet key (``agentauth``: HMAC-SHA256 of method, path, timestamp, nonce and body digest; fresh, never replayed); the
+agent signs its own calls to its peers and to the recovery hook with the same key, read from ``auth.key_file``.
+The provider's droplet status is read with ``api.token_file``, a read-only token (``droplet:read``) or none.
 
 Every ``interval`` seconds it probes its targets' ``/health``. After ``k`` failures in a row it fetches the
 views of the target's other monitors and asks ``consensus.decide``; on a confirmed failure the acting monitor
@@ -16,7 +21,7 @@ through the recovery hook - at once when the provider reports the droplet not ru
 ``replace_after`` seconds otherwise (a network partition usually heals; a drained droplet costs nothing).
 
 Standard library plus the docker SDK; inside a droplet this file runs as ``/opt/pcloud/pcloud_agent.py`` with
-``consensus.py`` and ``health.py`` beside it (the role copies them), on the control node they come from the
+``consensus.py``, ``health.py`` and ``agentauth.py`` beside it (the role copies them), on the control node they come from the
 collection.
 """
 
@@ -30,15 +35,17 @@ import shutil
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional
 
 try:  # on the control node: the collection, put on sys.path by the pcloud package
     from pcloud import _collection  # noqa: F401
-    from ansible_collections.pcloud.infra.plugins.module_utils import consensus, health  # isort: skip
+    from ansible_collections.pcloud.infra.plugins.module_utils import agentauth, consensus, health  # isort: skip
     from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
 except ImportError:  # inside a droplet: copied beside the agent
+    import agentauth  # type: ignore[no-redef]
     import consensus  # type: ignore[no-redef]
     import health  # type: ignore[no-redef]
     import notify_rules  # type: ignore[no-redef]
@@ -51,12 +58,18 @@ QUEUE_DEPTH_SCRIPT = ('if [ -r "$REDIS_PASSWORD_FILE" ]; then REDISCLI_AUTH="$(c
 
 
 def _http_json(url: str, timeout: float, body: Optional[Dict[str, Any]] = None,
-               token: Optional[str] = None) -> Any:
+               token: Optional[str] = None, key: Optional[bytes] = None) -> Any:
+    """GET (or POST ``body``) ``url``; with ``token`` as a bearer token, with ``key`` signed for the fleet."""
     data = None if body is None else json.dumps(body).encode()
+    method = "GET" if body is None else "POST"
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = "Bearer " + token
-    req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST", headers=headers)
+    if key:
+        parts = urllib.parse.urlsplit(url)
+        headers.update(agentauth.sign(key, method, parts.path + ("?" + parts.query if parts.query else ""),
+                                      data or b""))
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - fleet addresses from the state only
         raw = resp.read()
         return json.loads(raw) if raw else None
@@ -94,7 +107,9 @@ class Agent:
         self.first_confirmed: Dict[str, float] = {}
         self.stop = threading.Event()
         self._docker = docker_client
-        self.api = config.get("api") or {}
+        self.api = config.get("api") or {}  # the provider: url and a read-only token_file (droplet status)
+        self.key = agentauth.read_key((config.get("auth") or {}).get("key_file"))  # the fleet key; None: closed
+        self.verifier = agentauth.Verifier(self.key)
         self.drained_lines: Dict[str, Dict[str, str]] = {}  # ip -> {ip:port: the member line before the drain}
         self.started_at = clock()
         self.worker_restarts: Dict[str, List[float]] = {}  # container -> times the agent restarted it
@@ -263,7 +278,7 @@ class Agent:
             if other == self.me or other not in self.config["peers"]:
                 continue
             try:
-                theirs = _http_json(self.peer_url(other, "/views"), self.config["timeout"])
+                theirs = _http_json(self.peer_url(other, "/views"), self.config["timeout"], key=self.key)
             except (OSError, ValueError, urllib.error.URLError):
                 continue
             with self.lock:
@@ -272,12 +287,14 @@ class Agent:
         return views
 
     def provider_status(self, target: str) -> Optional[str]:
+        """The provider's status of ``target`` (a second source), read with the read-only token; None without one."""
         droplet_id = self.config["droplet_ids"].get(target)
-        if not self.api.get("url") or droplet_id is None:
+        token = self._api_token()
+        if not self.api.get("url") or not token or droplet_id is None:
             return None
         try:
             found = _http_json("%s/v2/droplets/%s" % (self.api["url"].rstrip("/"), droplet_id), self.config["timeout"],
-                               token=self._api_token())
+                               token=token)
             return str(found["droplet"]["status"])
         except urllib.error.HTTPError as exc:
             return "missing" if exc.code == 404 else None
@@ -285,11 +302,7 @@ class Agent:
             return None
 
     def _api_token(self) -> Optional[str]:
-        path = self.api.get("token_file")
-        if not path or not os.path.exists(path):
-            return None
-        with open(path, encoding="utf-8") as handle:
-            return handle.read().strip()
+        return _read_secret(self.api.get("token_file"))
 
     def judge(self, target: str) -> None:
         views = self.gather_views(target)
@@ -316,7 +329,7 @@ class Agent:
             known = self.incidents.get(incident)
             return known["progress_at"] if known else None
         try:
-            for item in _http_json(self.peer_url(decision.leader, "/incidents"), self.config["timeout"]) or ():
+            for item in _http_json(self.peer_url(decision.leader, "/incidents"), self.config["timeout"], key=self.key) or ():
                 if item.get("id") == incident:
                     return float(item["progress_at"])
         except (OSError, ValueError, KeyError, urllib.error.URLError):
@@ -351,21 +364,22 @@ class Agent:
             return self.drain(target, undrain)
         try:
             _http_json(self.peer_url(master, "/undrain" if undrain else "/drain"), self.config["timeout"] * 3,
-                       body={"droplet": target})
+                       body={"droplet": target}, key=self.key)
             return True
         except (OSError, ValueError, urllib.error.URLError) as exc:
             LOG.warning("cannot ask %s to drain %s: %s", master, target, exc)
             return False
 
     def request_recovery(self, target: str, incident_id: str, drained: bool = False) -> bool:
-        hook = self.api.get("url")
+        """Ask the recovery hook (``recovery_url``) to replace ``target``, signed with the fleet key (no API token)."""
+        hook = self.config.get("recovery_url")
         if not hook:
             LOG.warning("no recovery hook configured: %s stays drained until 'pcloud recover %s'", target, target)
             return False
         try:
             _http_json("%s/pcloud/v1/recover" % hook.rstrip("/"), self.config["timeout"] * 3,
                        body={"droplet": target, "incident": incident_id, "reported_by": self.me, "drained": drained},
-                       token=self._api_token())
+                       key=self.key)
             return True
         except (OSError, ValueError, urllib.error.URLError) as exc:
             LOG.warning("recovery hook failed for %s: %s", target, exc)
@@ -511,23 +525,49 @@ class Agent:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def signed(self, body: bytes) -> bool:
+                """True when the request carries a valid fleet signature; answers 401 otherwise."""
+                try:
+                    agent.verifier.verify(self.command, self.path, self.headers, body)
+                    return True
+                except agentauth.AgentAuthError as exc:
+                    LOG.warning("refused %s %s from %s: %s", self.command, self.path, self.client_address[0], exc.reason)
+                    self.reply(401, {"error": "unauthorized", "reason": exc.reason})
+                    return False
+
+            def read_body(self) -> Optional[bytes]:
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if not 0 <= length <= 65536:
+                    self.reply(400, {"error": "bad Content-Length"})
+                    return None
+                return self.rfile.read(length) if length else b""
+
             def do_GET(self) -> None:  # noqa: N802
-                if self.path == "/health":
+                if self.path == "/health":  # open and read-only
                     return self.reply(200, agent.report())
+                if self.path not in ("/views", "/incidents"):
+                    return self.reply(404, {"error": "not found"})
+                body = self.read_body()
+                if body is None or not self.signed(body):
+                    return None
                 if self.path == "/views":
                     return self.reply(200, agent.views())
-                if self.path == "/incidents":
-                    with agent.lock:
-                        return self.reply(200, [dict(i) for i in agent.incidents.values()])
-                return self.reply(404, {"error": "not found"})
+                with agent.lock:
+                    return self.reply(200, [dict(i) for i in agent.incidents.values()])
 
             def do_POST(self) -> None:  # noqa: N802
+                if self.path == "/health":
+                    return self.reply(405, {"error": "/health is read-only"})
                 if self.path not in ("/drain", "/undrain"):
                     return self.reply(404, {"error": "not found"})
-                if self.client_address[0] not in set(agent.config["peers"].values()) | {agent.config["ip"], "127.0.0.1"}:
-                    return self.reply(403, {"error": "only fleet droplets may drain"})
+                raw = self.read_body()
+                if raw is None or not self.signed(raw):
+                    return None
                 try:
-                    body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                    body = json.loads(raw or b"{}")
                     target = str(body["droplet"])
                 except (ValueError, KeyError, TypeError):
                     return self.reply(400, {"error": "expected {\"droplet\": name}"})

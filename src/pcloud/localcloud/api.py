@@ -12,13 +12,16 @@ import ipaddress
 import json
 import re
 import uuid
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from flask import Flask, Response, request
 
+from pcloud import _collection  # noqa: F401
 from pcloud.localcloud import catalog, firewall
-from pcloud.localcloud.engine import DROPLET_IMAGE, Engine, EngineError
+from pcloud.localcloud.engine import DROPLET_IMAGE, Engine, EngineError, host_key_files
 from pcloud.localcloud.store import Store
+
+from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
 
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
 DROPLET_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$")
@@ -73,11 +76,23 @@ class LocalCloud:
     """Request handlers bound to one store and one engine."""
 
     def __init__(self, store: Store, engine: Optional[Engine], token: str,
-                 recover: Optional[Callable[[str, str, str, bool], str]] = None) -> None:
+                 recover: Optional[Callable[[str, str, str, bool], str]] = None,
+                 scoped_tokens: Optional[Mapping[str, Iterable[str]]] = None,
+                 agent_key: Optional[Callable[[], Optional[bytes]]] = None) -> None:
         self.store = store
         self.engine = engine
-        self.token = token
+        self.token = token  # full access
+        self.scoped_tokens = {t: tuple(s) for t, s in (scoped_tokens or {}).items()}  # token -> scopes
         self.recover = recover  # starts 'pcloud recover' on the control node (not part of the DigitalOcean API)
+        self.agent_key = agent_key or (lambda: None)  # the fleet key (read when needed: it may appear later)
+        self._verifier: Optional[agentauth.Verifier] = None
+
+    def verify_agent(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+        """A request of a health agent: signed with the fleet key (``agentauth``); AgentAuthError otherwise."""
+        key = self.agent_key()
+        if self._verifier is None or self._verifier.key != (key or b""):
+            self._verifier = agentauth.Verifier(key)
+        self._verifier.verify(method, path, headers, body)
 
     # ------------------------------------------------------------------ helpers
 
@@ -183,7 +198,8 @@ class LocalCloud:
 
     def recover_hook(self) -> Response:
         """``POST /pcloud/v1/recover {"droplet", "incident", "reported_by"}``: the health agent that leads a
-        confirmed failure asks the control node to replace the droplet; one recovery per incident."""
+        confirmed failure asks the control node to replace the droplet; one recovery per incident. The request is
+        signed with the fleet key (``agentauth``), so the agents need no API token for it."""
         if self.recover is None:
             raise ApiError(503, "service_unavailable", "No recovery runner is configured for this local cloud.")
         body = request.get_json(silent=True) or {}
@@ -275,6 +291,10 @@ class LocalCloud:
             raise _unprocessable(str(exc)) from None
         image_ref = self._image_ref(kind, snapshot_id)
         keys = [self._key(str(k)) for k in _list(body.get("ssh_keys"))]
+        try:  # cloud-init user_data: only its ssh_keys (the host keys) are applied
+            host_keys, user_data_digest = host_key_files(body.get("user_data"))
+        except ValueError as exc:
+            raise _unprocessable(str(exc)) from None
         tags = [str(t) for t in _list(body.get("tags"))]
         for tag in tags:
             if not TAG_RE.match(tag):
@@ -286,13 +306,14 @@ class LocalCloud:
             record = {"id": droplet_id, "name": name, "size": size, "region": region, "tags": list(dict.fromkeys(tags)),
                       "status": "new", "created_at": catalog.now(), "snapshot_ids": [], "ip": self.store.free_ip(),
                       "image": {"kind": kind, "id": snapshot_id, "slug": body.get("image") if kind != "snapshot" else None},
-                      "container": None}
+                      "container": None, "user_data_sha256": user_data_digest}  # never the user_data itself
             self.store.data["droplets"][str(droplet_id)] = record
             for tag in record["tags"]:
                 if tag not in self.store.data["tags"]:
                     self.store.data["tags"].append(tag)
             try:
-                record["container"] = self._engine().create(droplet_id, name, size, record["ip"], image_ref, authorized)
+                record["container"] = self._engine().create(droplet_id, name, size, record["ip"], image_ref, authorized,
+                                                            host_keys)
             except EngineError as exc:
                 record["status"] = "off"
                 self.store.save()
@@ -738,6 +759,19 @@ ROUTES: List[Tuple[str, str, str, Dict[str, Any]]] = [
 ]
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+# pcloud's own endpoints that the health agents call, signed with the fleet key
+AGENT_PATHS = frozenset(("/pcloud/v1/recover",))
+# what a custom-scoped token may do, as DigitalOcean's scopes: scope -> (method, path prefix)
+SCOPES: Dict[str, Tuple[Tuple[str, str], ...]] = {"droplet:read": (("GET", "/v2/droplets"),)}
+
+
+def allowed(scopes: Iterable[str], method: str, path: str) -> bool:
+    """May a token with ``scopes`` send ``method path``? Unknown scopes allow nothing."""
+    for scope in scopes:
+        for verb, prefix in SCOPES.get(scope, ()):
+            if method == verb and (path == prefix or path.startswith(prefix + "/")):
+                return True
+    return False
 
 
 def create_app(cloud: LocalCloud, response_hook=None) -> Flask:
@@ -760,11 +794,22 @@ def create_app(cloud: LocalCloud, response_hook=None) -> Flask:
 
     @app.before_request
     def authenticate() -> Optional[Response]:
-        request.get_data(cache=True)  # GETs from the modules carry a 4-byte 'null' body: read it
+        raw = request.get_data(cache=True)  # GETs from the modules carry a 4-byte 'null' body: read it
+        if request.path in AGENT_PATHS:  # the agents' hook: the fleet key, never an API token
+            try:
+                cloud.verify_agent(request.method, request.full_path.rstrip("?"), request.headers, raw)
+            except agentauth.AgentAuthError as exc:
+                return _json({"id": "unauthorized", "message": "Unable to authenticate you: %s." % exc.reason}, 401)
+            return None
         header = request.headers.get("Authorization", "")
-        given = header[7:] if header.startswith("Bearer ") else ""
-        if not hmac.compare_digest(given.encode(), cloud.token.encode()):
+        given = (header[7:] if header.startswith("Bearer ") else "").encode()
+        if hmac.compare_digest(given, cloud.token.encode()):
+            return None
+        scopes = next((s for t, s in cloud.scoped_tokens.items() if hmac.compare_digest(given, t.encode())), None)
+        if scopes is None:
             return _json({"id": "unauthorized", "message": "Unable to authenticate you."}, 401)
+        if not allowed(scopes, request.method, request.path):
+            return _json({"id": "forbidden", "message": "You do not have access for the attempted action."}, 403)
         return None
 
     @app.errorhandler(ApiError)

@@ -17,10 +17,13 @@ from typing import Any, Dict, List, Optional
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from pcloud import _collection  # noqa: F401
 from pcloud.localcloud import settings
 from pcloud.localcloud.api import LocalCloud, create_app
 from pcloud.localcloud.engine import Engine, docker_client
 from pcloud.localcloud.store import Store, write_json_atomic
+
+from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
 
 
 def reconcile(store: Store, engine: Engine) -> None:
@@ -100,7 +103,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     hook = None
     if os.environ.get("PCLOUD_LOCALCLOUD_CONTRACT"):
         hook = contract_hook(os.environ["PCLOUD_LOCALCLOUD_CONTRACT"], os.environ["PCLOUD_LOCALCLOUD_CONTRACT_LOG"])
-    cloud = LocalCloud(store, engine, token, recover=recovery_runner(args.config_dir))
+    cloud = LocalCloud(store, engine, token, recover=recovery_runner(args.config_dir),
+                       scoped_tokens=settings.scoped_tokens(args.config_dir),
+                       agent_key=lambda: agentauth.read_key(agentauth.key_path(args.config_dir)))
     with store:
         cloud.reapply_firewalls()
         store.save()

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from typing import Dict, Tuple
 
 from pcloud.localcloud.engine import CloudConfig
 from pcloud.localcloud.store import write_json_atomic
@@ -16,6 +17,9 @@ DEFAULT_NAME = "pcloud"
 DEFAULT_NETWORK = "pcloud-droplets"
 DEFAULT_SUBNET = "10.199.0.0/24"
 DEFAULT_PORT = 8910
+# Custom-scoped tokens, as DigitalOcean offers them, created beside the full-access token (mode 0600): scope -> file.
+# The health agents get only the droplet:read one (they read a droplet's status, nothing else).
+SCOPED_TOKENS: Dict[str, str] = {"droplet:read": "token-droplet-read"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ def load(config_dir: str) -> Settings:
 
 
 def init(config_dir: str, name: str, network: str, subnet: str, port: int) -> Settings:
-    """Create cloud.json and the token on first use; later calls keep what is there."""
+    """Create cloud.json, the token and the scoped tokens on first use; later calls keep what is there."""
     os.makedirs(os.path.join(config_dir, DIRNAME), mode=0o700, exist_ok=True)
     if not os.path.exists(path(config_dir, "cloud.json")):
         net = ipaddress.ip_network(subnet, strict=True)
@@ -45,14 +49,25 @@ def init(config_dir: str, name: str, network: str, subnet: str, port: int) -> Se
         write_json_atomic(path(config_dir, "cloud.json"), {
             "name": name, "cloud_id": secrets.token_hex(6), "network": network, "subnet": str(net), "port": port},
             mode=0o644)
-    token_path = path(config_dir, "token")
-    if not os.path.exists(token_path):
-        fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(24) + "\n")
+    for filename in ["token", *SCOPED_TOKENS.values()]:
+        token_path = path(config_dir, filename)
+        if not os.path.exists(token_path):
+            fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(24) + "\n")
     return load(config_dir)
 
 
-def read_token(config_dir: str) -> str:
-    with open(path(config_dir, "token"), encoding="utf-8") as handle:
+def read_token(config_dir: str, scope: str = "") -> str:
+    """The full-access token, or the token of ``scope`` (a key of SCOPED_TOKENS)."""
+    with open(path(config_dir, SCOPED_TOKENS[scope] if scope else "token"), encoding="utf-8") as handle:
         return handle.read().strip()
+
+
+def scoped_tokens(config_dir: str) -> Dict[str, Tuple[str, ...]]:
+    """``{token: scopes}`` of the scoped tokens that exist (the full-access token is not among them)."""
+    out: Dict[str, Tuple[str, ...]] = {}
+    for scope, name in SCOPED_TOKENS.items():
+        if os.path.exists(path(config_dir, name)):
+            out[read_token(config_dir, scope)] = (scope,)
+    return out

@@ -1,5 +1,5 @@
 """The health_monitor role: the agent answers on 8080 with a truthful report, probes its peer, keeps its token
-in a file only."""
+and the fleet key in files only, and refuses unsigned calls to its control endpoints."""
 
 import json
 import time
@@ -28,3 +28,18 @@ def test_token_is_a_file_only(host):
     name = agent(host)
     assert host.check_output("docker exec %s stat -c %%a /opt/pcloud/api-token" % name) == "400"
     assert "molecule-token-value" not in host.check_output("docker inspect %s" % name)
+
+
+def test_fleet_key_is_a_file_only(host):
+    name = agent(host)
+    assert host.check_output("docker exec %s stat -c %%a /opt/pcloud/agent-key" % name) == "400"
+    assert "6d6f6c6563756c65" not in host.check_output("docker inspect %s" % name)
+
+
+def test_unsigned_control_calls_are_refused(host):
+    for method, path in (("GET", "/views"), ("GET", "/incidents"), ("POST", "/drain")):
+        code = host.check_output("python3 -c \"import urllib.request, urllib.error\n"
+                                 "try: urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:8080%s', method='%s',"
+                                 " data=b'{}' if '%s' == 'POST' else None)); print(200)\n"
+                                 "except urllib.error.HTTPError as e: print(e.code)\"" % (path, method, method))
+        assert code == "401", (method, path)
