@@ -422,6 +422,8 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
     from pcloud.runner import run_playbook
 
     config_dir = os.path.abspath(args.config_dir)
+    if edit is None:
+        load_plan(config_dir)  # bad input stops here, before the lock file or any API call
     with ConfigLock(config_dir, "orchestrate"):
         if edit is not None:
             if args.check:

@@ -12,8 +12,8 @@ from typing import Dict, List
 
 # name NUL object NUL peeled object (an annotated tag peels to its commit; a lightweight one has none)
 TAG_FORMAT = "%(refname:strip=2)%00%(objectname)%00%(*objectname)"
-COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-TAG_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}\Z")
+TAG_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}\Z")
 
 
 def list_tags_argv(path: str) -> List[str]:

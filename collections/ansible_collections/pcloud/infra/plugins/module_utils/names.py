@@ -18,13 +18,13 @@ import unicodedata
 from typing import Dict, NamedTuple, Optional
 from urllib.parse import urlsplit
 
-PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,39}[a-z0-9])?$")
-ENV_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
-SERVICE_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,39}[a-z0-9])?\Z")
+ENV_RE = re.compile(r"^[a-z][a-z0-9]{0,15}\Z")
+SERVICE_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}\Z")
 SECRET_RE = SERVICE_RE
-ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+ENV_VAR_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}\Z")
 
-DROPLET_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+DROPLET_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 _RULES = {
     "droplet": (DROPLET_RE, "lower-case letters, digits and '-', starting with a letter, not ending with '-', "
@@ -142,10 +142,14 @@ def ascii_int(value: object) -> Optional[int]:
 HTTP_PATH_RE = re.compile(r"/(?:[A-Za-z0-9\-._~!$&()*+,=:@/]|%[0-9A-Fa-f]{2}){0,200}")
 
 
+def _dot_segments(path: str) -> bool:
+    return any(part in (".", "..") for part in path.split("/"))
+
+
 def http_path_problem(value: object) -> Optional[str]:
-    if not isinstance(value, str) or not HTTP_PATH_RE.fullmatch(value):
+    if not isinstance(value, str) or not HTTP_PATH_RE.fullmatch(value) or _dot_segments(value):
         return ("expected a plain absolute path such as '/health' (letters, digits and -._~!$&()*+,=:@/ or "
-                "%%XX escapes; no query, spaces or quotes), got %s" % shown(value))
+                "%%XX escapes; no query, spaces, quotes or '.'/'..' segments), got %s" % shown(value))
     return None
 
 
@@ -177,6 +181,10 @@ def git_url_problem(url: object) -> Optional[str]:
     if "::" in url.split("/", 1)[0]:
         return "Git URL %s uses a remote helper transport ('ext::', 'fd::'); use https://, ssh:// or file://" % shown(url)
     scp = _SCP_RE.fullmatch(url)
+    if len(url) > 1000:
+        return "Git URL %s is longer than 1000 characters" % shown(url)
+    if _dot_segments(scp.group("path") if scp else urlsplit(url).path):
+        return "Git URL %s has a '.' or '..' path segment" % shown(url)
     if "://" not in url:
         if scp:
             return None
@@ -247,6 +255,9 @@ def url_pattern_problem(pattern: object) -> Optional[str]:
         fields.append(name)
     if "project" not in fields:
         return "url_pattern must contain {project}"
+    why = git_url_problem(pattern.format(base_url="https://git.example.org/team", project="shop"))
+    if why:
+        return "does not make a valid Git URL: %s" % why
     return None
 
 
@@ -270,8 +281,10 @@ def repo_path_problem(path: object) -> Optional[str]:
     """A path inside the project's repository: relative, normalised, never escaping it."""
     if not isinstance(path, str) or not path.strip():
         return "must be a non-empty relative path"
-    if "\\" in path or "\x00" in path or any(ord(c) < 32 for c in path):
+    if "\\" in path or control_problem(path):
         return "path %s contains a backslash or control character" % shown(path)
+    if len(path) > 1024:
+        return "path %s is longer than 1024 characters" % shown(path)
     if path.startswith("/") or path.startswith("~"):
         return "path %s must be relative to the repository" % shown(path)
     norm = posixpath.normpath(path)

@@ -22,7 +22,7 @@ EMAIL_DEFAULTS: Dict[str, Any] = {"enabled": False, "smtp_host": "127.0.0.1", "s
 SMS_DEFAULTS: Dict[str, Any] = {"enabled": False, "base_url": "https://api.twilio.com", "account_sid": "",
                                 "token_env": "PCLOUD_SMS_TOKEN", "from": "", "to": [], "timeout": 10}
 # Every pattern is used with fullmatch ('$' alone accepts a trailing newline: a header injection in a mail).
-ADDRESS_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+ADDRESS_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 PHONE_RE = re.compile(r"\+[1-9][0-9]{5,14}")
 ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
 HOST_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
@@ -110,7 +110,8 @@ def sms_settings(data: Any) -> Dict[str, Any]:
     cfg = _merged(data, SMS_DEFAULTS)
     if not isinstance(cfg["enabled"], bool):
         raise ConfigProblem("enabled", "must be true or false")
-    if not isinstance(cfg["base_url"], str) or not BASE_URL_RE.fullmatch(cfg["base_url"]):
+    if (not isinstance(cfg["base_url"], str) or not BASE_URL_RE.fullmatch(cfg["base_url"])
+            or any(part in (".", "..") for part in cfg["base_url"].split("/")[3:])):
         raise ConfigProblem("base_url", "must be an http(s) URL")
     if not isinstance(cfg["account_sid"], str) or not re.fullmatch(r"[A-Za-z0-9]{0,64}", cfg["account_sid"]):
         raise ConfigProblem("account_sid", "must be letters and digits")

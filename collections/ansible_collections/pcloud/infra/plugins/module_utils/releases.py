@@ -13,8 +13,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
 
-UAT_TAG_RE = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-uat-(\d{8})-(\d{4})$")
-VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+UAT_TAG_RE = re.compile(r"^v([0-9]+)\.([0-9]+)\.([0-9]+)-uat-([0-9]{8})-([0-9]{4})\Z")
+VERSION_RE = re.compile(r"^([0-9]+)\.([0-9]+)\.([0-9]+)\Z")
 FIRST_VERSION = "0.1.0"
 
 

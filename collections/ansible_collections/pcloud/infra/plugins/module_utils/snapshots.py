@@ -21,8 +21,8 @@ from ansible_collections.pcloud.infra.plugins.module_utils.statefile import File
 
 KEEP = 3
 LOG_FILE = "snapshots.json"
-_NAME = re.compile(r"^(?P<droplet>[a-z][a-z0-9-]{0,62}?)-deploy-(?P<stamp>\d{8}-\d{4})$")
-_STAMP = re.compile(r"^\d{8}-\d{4}$")
+_NAME = re.compile(r"^(?P<droplet>[a-z][a-z0-9-]{0,62}?)-deploy-(?P<stamp>[0-9]{8}-[0-9]{4})\Z")
+_STAMP = re.compile(r"^[0-9]{8}-[0-9]{4}\Z")
 
 
 def snapshot_name(droplet: str, stamp: str) -> str:

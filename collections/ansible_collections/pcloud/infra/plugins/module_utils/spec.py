@@ -58,7 +58,7 @@ CSV_OPTIONAL_COLUMNS: Tuple[str, ...] = ("Environments",)
 MAX_SERVERS = 100
 
 SERVICE_TYPES = ("web", "worker")
-QUEUE_RE = re.compile(r"[A-Za-z0-9:._-]{1,200}")  # used with fullmatch
+QUEUE_RE = re.compile(r"[A-Za-z0-9:._][A-Za-z0-9:._-]{0,199}")  # used with fullmatch; no leading '-' (redis-cli)
 QUEUE_PLACEHOLDER_RE = re.compile(r"\{(project|environment)\}")
 PLATFORMS = ("docker", "podman", "kubernetes")
 DEFAULT_URL_PATTERN = "{base_url}/{project}.git"
@@ -248,7 +248,7 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
     master_size: Optional[str] = None
     for num, raw in rows[1:]:
         cells = [c.strip() for c in raw]
-        bad_cell = next(((col, control_problem(c)) for col, c in zip(header, cells) if control_problem(c)), None)
+        bad_cell = next(((col, control_problem(c)) for col, c in zip(header, raw) if control_problem(c)), None)
         if bad_cell:
             problems.add(bad_cell[1], file=file, line=num, field=bad_cell[0])
             continue
@@ -275,7 +275,7 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
                 problems.add(why, file=file, line=num, field=col)
         envs = DEFAULT_ENVIRONMENTS
         if row.get("Environments"):
-            envs, env_problems = _environments(row["Environments"].replace(" ", "").split(";"))
+            envs, env_problems = _environments([e.strip() for e in row["Environments"].split(";")])
             for why in env_problems:
                 problems.add(why, file=file, line=num, field="Environments")
         if len(problems.errors) != before:
@@ -559,7 +559,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         if stype != "worker":
             count(path + ("queue",), "only a worker has a queue")
         elif not isinstance(queue, str) or not QUEUE_RE.fullmatch(QUEUE_PLACEHOLDER_RE.sub("x", queue)):
-            count(path + ("queue",), "expected a Redis list name (letters, digits, ':', '.', '_', '-', and "
+            count(path + ("queue",), "expected a Redis list name (letters, digits, ':', '.', '_', '-' but not first, and "
                                      "{project} or {environment}), got %s" % json_repr(queue))
     if count.n:
         return None
@@ -653,29 +653,41 @@ MAX_FILE_BYTES = 5 * 1024 * 1024  # no spec or settings file is anywhere near th
 def read_text(path: str, root: Optional[str] = None, limit: int = MAX_FILE_BYTES) -> str:
     """A config file's text, refusing what is not a plain file of at most ``limit`` bytes (a FIFO would hang,
     ``/dev/zero`` would fill memory) and, when ``root`` is given, a symlink that leads outside ``root``."""
+
+    def refuse(problem: str) -> SpecError:
+        return SpecError(problem, file=path, line=1, field="(file)")
+
     if root is not None and os.path.islink(path):
         real, top = os.path.realpath(path), os.path.realpath(root)
         if os.path.commonpath([real, top]) != top:
-            raise SpecError("is a symlink to %s, outside the config dir %s; copy the file in instead" % (real, top),
-                            file=path, field="(file)")
+            raise refuse("is a symlink to %s, outside the config dir %s; copy the file in instead" % (real, top))
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except IsADirectoryError:
-        raise SpecError("is a directory, expected a file", file=path, field="(file)") from None
+        raise refuse("is a directory, expected a file") from None
     except OSError as exc:
-        raise SpecError("cannot be read: %s" % exc.strerror, file=path, field="(file)") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+        raise refuse("cannot be read: %s" % exc.strerror) from None
+    try:
+        info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise SpecError("is a directory, expected a file", file=path, field="(file)")
+            raise refuse("is a directory, expected a file")
         if not stat.S_ISREG(info.st_mode):
-            raise SpecError("is not a regular file (a FIFO, socket or device); pcloud reads plain files only",
-                            file=path, field="(file)")
+            raise refuse("is not a regular file (a FIFO, socket or device); pcloud reads plain files only")
         if info.st_size > limit:
-            raise SpecError("is %d bytes; the limit is %d" % (info.st_size, limit), file=path, field="(file)")
-        raw = handle.read(limit + 1)
+            raise refuse("is %d bytes; the limit is %d" % (info.st_size, limit))
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    finally:
+        os.close(fd)
     if len(raw) > limit:
-        raise SpecError("is larger than the limit of %d bytes" % limit, file=path, field="(file)")
+        raise refuse("is larger than the limit of %d bytes" % limit)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -49,6 +49,7 @@ releases:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+from ansible_collections.pcloud.infra.plugins.module_utils.names import git_url_problem
 from ansible_collections.pcloud.infra.plugins.module_utils.release_store import load_histories
 from ansible_collections.pcloud.infra.plugins.module_utils.releases import releases_with_tag
 
@@ -64,6 +65,12 @@ def main() -> None:
         found = releases_with_tag(load_histories(p["config_dir"]), tag=p["tag"], key=p["project_env"])
     except PcloudError as exc:
         module.fail_json(msg=str(exc))
+    for release in found:
+        # a record written before Git URLs were validated must not reach 'git' now (reproduce checks it out)
+        why = git_url_problem(release["repo"]) if release.get("repo") and not str(release["repo"]).startswith("/") else None
+        if why:
+            module.fail_json(msg="release %s of %s records a repository pcloud will not use: %s"
+                                 % (release.get("number"), release.get("project_env", "?"), why))
     module.exit_json(changed=False, releases=found)
 
 
