@@ -12,6 +12,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -88,10 +89,19 @@ def fleet_key(tmp_path_factory):
     return key
 
 
-def ssh(ip: str, key: Path, command: str, timeout: int = 20):
-    return subprocess.run(["ssh", "-i", str(key), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                           "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes",
-                           "root@%s" % ip, command], capture_output=True, text=True, timeout=timeout, check=False)
+def ssh(ip: str, key: Path, command: str, timeout: int = 20, known_hosts: Optional[Path] = None,
+        alias: Optional[str] = None):
+    """Run ``command`` on a droplet as root. With ``known_hosts`` (a config dir's ssh/known_hosts) the host key is
+    checked strictly, as pcloud does (``alias``: the droplet name it is pinned under); without, it is not checked -
+    only for droplets a test creates through the API with no user_data, whose host keys nobody pinned."""
+    if known_hosts is None:
+        checking = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    else:
+        checking = ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=%s" % known_hosts,
+                    "-o", "GlobalKnownHostsFile=/dev/null"] + (["-o", "HostKeyAlias=%s" % alias] if alias else [])
+    return subprocess.run(["ssh", "-i", str(key), *checking, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5",
+                           "-o", "BatchMode=yes", "root@%s" % ip, command],
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def public_ip(droplet) -> str:

@@ -7,6 +7,7 @@ droplet removes them too, and a firewall applied with iptables in that namespace
 
 from __future__ import annotations
 
+import hashlib
 import io
 import ipaddress
 import json
@@ -19,12 +20,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import docker
 import docker.errors
 
+from pcloud import _collection  # noqa: F401
 from pcloud.localcloud.catalog import container_limits
+
+from ansible_collections.pcloud.infra.plugins.module_utils.hostkeys import (  # isort: skip
+    HostKeyError,
+    host_keys_from_user_data,
+)
 
 BASE_IMAGE = "pcloud/debian-base:bookworm"
 DROPLET_IMAGE = "pcloud/droplet:bookworm"
@@ -34,6 +41,9 @@ SSH_READY_TIMEOUT = 60.0
 LABEL_CLOUD = "pcloud.cloud"
 LABEL_ID = "pcloud.droplet.id"
 LABEL_NAME = "pcloud.droplet.name"
+LABEL_CONTEXT = "pcloud.image.context"  # sha256 of the files an image was built from: rebuilt when they change
+# droplet-init moves host keys staged here into /etc/ssh at boot, over the image's or the snapshot's keys
+HOST_KEY_STAGING = "/etc/ssh/pcloud-host-keys"
 
 
 class EngineError(Exception):
@@ -65,6 +75,18 @@ def docker_client() -> docker.DockerClient:
         raise EngineError("the Docker engine does not answer (%s); run 'pcloud local up'" % exc) from None
 
 
+def host_key_files(user_data: Any) -> Tuple[Dict[str, str], Optional[str]]:
+    """The host key files a droplet's cloud-config ``user_data`` asks for (``ssh_keys``, as cloud-init applies
+    them), and the sha256 of the user_data (all the local cloud keeps of it: it holds private keys).
+    ValueError, with a message fit for an API answer and free of key material, when it is malformed."""
+    try:
+        files = host_keys_from_user_data(user_data)
+    except HostKeyError as exc:
+        raise ValueError("user_data: %s." % exc.message.rstrip(".")) from None
+    digest = hashlib.sha256(user_data.encode("utf-8")).hexdigest() if isinstance(user_data, str) and user_data else None
+    return files, digest
+
+
 # --------------------------------------------------------------------------- images
 
 
@@ -82,13 +104,15 @@ def ensure_images(client: docker.DockerClient, log=print) -> None:
                            stdout=subprocess.DEVNULL)
             if tar.wait() != 0:
                 raise EngineError("tar of the debootstrap rootfs failed")
-    if not _has_image(client, DROPLET_IMAGE):
+    droplet_context = resources.files("pcloud.localcloud") / "droplet"
+    digest = _context_digest(droplet_context)
+    if _image_label(client, DROPLET_IMAGE, LABEL_CONTEXT) != digest:  # absent, or built from other files
         log("building %s" % DROPLET_IMAGE)
         docker_cli = shutil.which("docker")
         if not docker_cli:
             raise EngineError("the docker CLI is missing: apt-get install docker.io")
-        _build(client, DROPLET_IMAGE, resources.files("pcloud.localcloud") / "droplet",
-               extra={"docker": os.path.realpath(docker_cli)})
+        _build(client, DROPLET_IMAGE, droplet_context, extra={"docker": os.path.realpath(docker_cli)},
+               labels={LABEL_CONTEXT: digest})
 
 
 # Service images built from Debian packages on first use (the DigitalOcean provider uses registry images).
@@ -111,7 +135,26 @@ def ensure_service_image(client: docker.DockerClient, name: str, log=print) -> s
     return ref
 
 
-def _build(client: docker.DockerClient, tag: str, source: Any, extra: Optional[Dict[str, str]] = None) -> None:
+def _context_digest(source: Any) -> str:
+    """sha256 over the names and contents of a packaged build context (its files, not the extra host files)."""
+    digest = hashlib.sha256()
+    for item in sorted((i for i in source.iterdir() if i.is_file()), key=lambda i: i.name):
+        data = item.read_bytes()
+        digest.update(b"%s\0%d\0" % (item.name.encode(), len(data)))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _image_label(client: docker.DockerClient, ref: str, label: str) -> Optional[str]:
+    """A label of a local image; None when the image is absent or has no such label."""
+    try:
+        return ((client.images.get(ref).attrs.get("Config") or {}).get("Labels") or {}).get(label)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _build(client: docker.DockerClient, tag: str, source: Any, extra: Optional[Dict[str, str]] = None,
+           labels: Optional[Dict[str, str]] = None) -> None:
     """docker build of a packaged context (plus extra host files), FROM the template image, never pulling."""
     with tempfile.TemporaryDirectory(prefix="pcloud-build-") as ctx:
         for item in source.iterdir():
@@ -121,7 +164,8 @@ def _build(client: docker.DockerClient, tag: str, source: Any, extra: Optional[D
         for name, path in (extra or {}).items():
             shutil.copy(path, os.path.join(ctx, name))
         try:
-            client.images.build(path=ctx, tag=tag, buildargs={"BASE_IMAGE": BASE_IMAGE}, rm=True, pull=False)
+            client.images.build(path=ctx, tag=tag, buildargs={"BASE_IMAGE": BASE_IMAGE}, rm=True, pull=False,
+                                labels=labels or {})
         except docker.errors.BuildError as exc:
             tail = " | ".join(str(line.get("stream", "")).strip() for line in exc.build_log if line.get("stream"))[-600:]
             raise EngineError("building %s failed: %s (%s)" % (tag, exc.msg, tail)) from None
@@ -175,8 +219,10 @@ class Engine:
     def container_name(self, droplet_id: int, name: str) -> str:
         return "%s-%s-%d" % (self.cloud.name, name, droplet_id)
 
-    def create(self, droplet_id: int, name: str, size: str, ip: str, image: str, authorized_keys: str) -> str:
-        """Create and start a droplet container; returns its id once sshd answers."""
+    def create(self, droplet_id: int, name: str, size: str, ip: str, image: str, authorized_keys: str,
+               host_keys: Optional[Dict[str, str]] = None) -> str:
+        """Create and start a droplet container; returns its id once sshd answers. ``host_keys`` (file name in
+        /etc/ssh -> content, from the user_data) replace the droplet's own host keys at boot, as cloud-init does."""
         limits = container_limits(size, self.host_cpus)
         networking = self.client.api.create_networking_config(
             {self.cloud.network: self.client.api.create_endpoint_config(ipv4_address=ip)})
@@ -191,6 +237,11 @@ class Engine:
             labels={LABEL_CLOUD: self.cloud.cloud_id, LABEL_ID: str(droplet_id), LABEL_NAME: name})
         container_id = created["Id"]
         self._put_file(container_id, "/root/.ssh", "authorized_keys", authorized_keys.encode(), 0o600)
+        if host_keys:
+            staging = os.path.basename(HOST_KEY_STAGING)
+            self._put_files(container_id, os.path.dirname(HOST_KEY_STAGING), {staging: None, **{
+                "%s/%s" % (staging, path): (content.encode(), 0o644 if path.endswith(".pub") else 0o600)
+                for path, content in sorted(host_keys.items())}})
         # What roles need to know about the droplet they run on: apps join this container's network namespace.
         metadata = {"id": droplet_id, "name": name, "container": self.container_name(droplet_id, name),
                     "cloud": self.cloud.name, "cloud_id": self.cloud.cloud_id, "provider": "local", "ip": ip}
@@ -200,11 +251,22 @@ class Engine:
         return container_id
 
     def _put_file(self, container_id: str, directory: str, name: str, data: bytes, mode: int) -> None:
+        self._put_files(container_id, directory, {name: (data, mode)})
+
+    def _put_files(self, container_id: str, directory: str, files: Dict[str, Optional[Tuple[bytes, int]]]) -> None:
+        """Copy files (relative name -> (data, mode); None for a 0700 directory) into ``directory``, root-owned."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
+            for name, item in files.items():
+                info = tarfile.TarInfo(name)
+                info.mtime = int(time.time())
+                if item is None:
+                    info.type, info.mode = tarfile.DIRTYPE, 0o700
+                    tar.addfile(info)
+                else:
+                    data, mode = item
+                    info.size, info.mode = len(data), mode
+                    tar.addfile(info, io.BytesIO(data))
         self.client.api.put_archive(container_id, directory, buf.getvalue())
 
     @staticmethod

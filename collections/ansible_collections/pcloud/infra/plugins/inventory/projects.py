@@ -18,6 +18,12 @@ description:
   - Groups C(master), C(web), C(project_<project>) and C(env_<env>) (C(-) becomes C(_)); hostvars
     C(pcloud_role), C(pcloud_project), C(pcloud_monitors), C(pcloud_monitored_by), C(pcloud_services)
     (with ports and environments), C(ansible_host) from the public IPv4 address.
+  - Hosts are reached over SSH with strict host key checking against C(ssh/known_hosts) in O(config_dir), which
+    holds the host keys pcloud generated for its droplets (C(ansible_ssh_common_args) sets C(UserKnownHostsFile),
+    C(StrictHostKeyChecking=yes) and the droplet name as C(HostKeyAlias)); a droplet whose key changed is refused.
+  - SSH control sockets live in C(ssh/cp) in O(config_dir) (mode 0700). When that path is too long for a unix socket
+    (about 79 characters), a private directory made with mkdtemp is used instead, and its name is kept in
+    C(ssh/cp.path) for the next runs.
   - The inventory file name must end in C(pcloud.yml) or C(pcloud.yaml).
 extends_documentation_fragment:
   - constructed
@@ -87,6 +93,7 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+from ansible_collections.pcloud.infra.plugins.module_utils.hostkeys import control_dir
 from ansible_collections.pcloud.infra.plugins.module_utils.inventory import (
     droplet_ips,
     inventory_model,
@@ -140,18 +147,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     self._cache[cache_key] = droplets
             key_file = self.get_option("private_key_file") or os.path.join(config_dir, "ssh", "id_ed25519")
             self._populate(spec, previous.data if previous else None, droplets,
-                           key_file if os.path.exists(key_file) else None, config_dir)
-        except PcloudError as exc:
+                           key_file if os.path.exists(key_file) else None, config_dir,
+                           control_dir(config_dir) if droplets else None)
+        except (PcloudError, OSError) as exc:
             raise AnsibleParserError("pcloud.infra.projects: %s" % exc) from exc
 
     def _populate(self, spec: Any, previous: Optional[Mapping[str, Any]], droplets: List[Dict[str, Any]],
-                  private_key_file: Optional[str] = None, config_dir: Optional[str] = None) -> None:
+                  private_key_file: Optional[str] = None, config_dir: Optional[str] = None,
+                  control_path_dir: Optional[str] = None) -> None:
         """Add hosts and groups; no I/O here."""
         tag = self.get_option("fleet_tag")
         state = build_state(spec, previous)
         matched = match_droplets(state, droplets, tag)
         apply_ips(state, droplet_ips(matched))
-        model = inventory_model(state, matched, private_key_file, config_dir)
+        model = inventory_model(state, matched, private_key_file, config_dir, control_path_dir)
         for group in sorted(model["groups"]):
             self.inventory.add_group(group)
         for host, hostvars in model["hosts"].items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
+from ansible_collections.pcloud.infra.plugins.module_utils.hostkeys import CONTROL_DIR, ssh_hostvars
 from ansible_collections.pcloud.infra.plugins.module_utils.topology import (
     FLEET_TAG,
     public_ipv4,
@@ -38,8 +39,12 @@ def droplet_ips(matched: Mapping[str, Mapping[str, Any]]) -> Dict[str, str]:
 
 
 def inventory_model(state: Mapping[str, Any], matched: Mapping[str, Mapping[str, Any]],
-                    private_key_file: Optional[str] = None, config_dir: Optional[str] = None) -> Dict[str, Any]:
-    """``{"hosts": {name: hostvars}, "groups": {group: [hosts]}}`` for the droplets that exist."""
+                    private_key_file: Optional[str] = None, config_dir: Optional[str] = None,
+                    control_dir: Optional[str] = None) -> Dict[str, Any]:
+    """``{"hosts": {name: hostvars}, "groups": {group: [hosts]}}`` for the droplets that exist.
+
+    With ``config_dir``, each host is reached with strict host key checking against ``<config>/ssh/known_hosts``
+    and keeps its SSH control socket in ``control_dir`` (default ``<config>/ssh/cp``)."""
     hosts: Dict[str, Dict[str, Any]] = {}
     groups: Dict[str, List[str]] = {"master": [], "web": []}
     for name in sorted(matched):
@@ -63,6 +68,7 @@ def inventory_model(state: Mapping[str, Any], matched: Mapping[str, Mapping[str,
             hostvars["ansible_ssh_private_key_file"] = private_key_file
         if config_dir:
             hostvars["pcloud_config_dir"] = config_dir
+            hostvars.update(ssh_hostvars(name, config_dir, control_dir or "%s/%s" % (config_dir, CONTROL_DIR)))
         hosts[name] = hostvars
         groups.setdefault(body["role"], []).append(name)
         projects = {s["project"] for s in services}

@@ -68,6 +68,21 @@ def test_populate_groups_and_hostvars(plugin, seed_spec):
     assert {s["type"] for s in master["pcloud_services"]} == {"postgres", "redis", "web"}
 
 
+@pytest.mark.parametrize("control_dir, expected_dir", [
+    (None, "/srv/pcloud/config/ssh/cp"),
+    ("/tmp/pcloud-cp-abc123", "/tmp/pcloud-cp-abc123"),  # the fallback when the config dir path is too long
+])
+def test_populate_checks_host_keys_strictly(plugin, seed_spec, control_dir, expected_dir):
+    plugin._populate(seed_spec, None, RECORDED, config_dir="/srv/pcloud/config", control_path_dir=control_dir)
+    for name in ("pcloud-master", "hostomatic-web1"):
+        hostvars = plugin.inventory.hosts[name].vars
+        assert hostvars["ansible_ssh_common_args"].split() == [
+            "-o", "UserKnownHostsFile=/srv/pcloud/config/ssh/known_hosts", "-o", "StrictHostKeyChecking=yes",
+            "-o", "HostKeyAlias=%s" % name, "-o", "GlobalKnownHostsFile=/dev/null"]
+        assert hostvars["ansible_host_key_checking"] is True
+        assert hostvars["ansible_control_path_dir"] == expected_dir
+
+
 def test_populate_with_nothing_created(plugin, seed_spec):
     plugin._populate(seed_spec, None, [])
     assert plugin.inventory.hosts == {}
