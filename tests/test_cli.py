@@ -240,3 +240,23 @@ def test_cleanup_refuses_to_keep_nothing(capsys, seed_config):
     code, _out, err = run(capsys, "--config-dir", str(seed_config), "--cleanup", "--keep", "0")
     assert code == 2 and "(arguments): --keep: --keep must be at least 1" in err, err
     assert snapshot(seed_config) == before
+
+
+def test_orchestrate_that_destroys_most_of_the_fleet_needs_yes(capsys, seed_config, recorded_api, monkeypatch):
+    # the provider has six fleet droplets the spec no longer has, beside master: a spec that lost its projects
+    gone = [droplet(i, "old%d-web1" % i, "10.9.0.%d" % (10 + i)) for i in range(1, 7)]
+    api = recorded_api([droplet(100, "pcloud-master", "10.9.0.2", size="s-1vcpu-1gb"), *gone])
+    monkeypatch.setenv("PCLOUD_API_URL", api.url)
+    monkeypatch.setenv("PCLOUD_API_TOKEN", "test-token")
+    before = snapshot(seed_config)
+    code, _, err = run(capsys, "--config-dir", str(seed_config), "orchestrate")
+    assert code == 2, err
+    assert err.startswith("(arguments): --yes: this run would destroy 6 of the fleet's 7 droplets (old1-web1, ")
+    assert "nothing was changed. Pass --yes to confirm" in err
+    assert snapshot(seed_config) == before
+    # a spec edit that is refused this way is undone: the spec is as it was
+    spec = (seed_config / "projects.csv").read_text()
+    code, _, err = run(capsys, "--config-dir", str(seed_config), "project", "add", "extra")
+    assert code == 2 and "--yes" in err
+    assert (seed_config / "projects.csv").read_text() == spec and "extra" not in spec
+    assert sorted(p.name for p in seed_config.iterdir()) == sorted([e[0] for e in before] + [".pcloud.lock"])

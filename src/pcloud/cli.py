@@ -423,7 +423,8 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
 
     config_dir = os.path.abspath(args.config_dir)
     if edit is None:
-        load_plan(config_dir)  # bad input stops here, before the lock file or any API call
+        # bad input and an unconfirmed destruction stop here, before the lock file or any change
+        confirmed = _confirm_destruction(args, config_dir)
     with ConfigLock(config_dir, "orchestrate"):
         if edit is not None:
             if args.check:
@@ -431,11 +432,7 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
                                 file="(arguments)", field="--check")
             with spec_edit.undo_on_error(config_dir):
                 print("updated %s" % edit(), file=sys.stderr)
-                load_plan(config_dir)
                 confirmed = _confirm_destruction(args, config_dir)
-        else:
-            load_plan(config_dir)  # bad input stops here, before any API call
-            confirmed = _confirm_destruction(args, config_dir)
         variables: Dict[str, Any] = dict(extravars or {})
         if args.force:
             variables["pcloud_force"] = True
@@ -467,9 +464,9 @@ def _confirm_destruction(args: argparse.Namespace, config_dir: str) -> bool:
     """True when the run may destroy master or more than half of the fleet: not needed, ``--yes``, or a person
     at a terminal said yes. Otherwise exit 2 before anything changes (the playbook refuses too, for
     ansible-playbook and AWX users, unless ``pcloud_confirm_destroy`` is set)."""
+    _spec, state = load_plan(config_dir)
     if args.check:
         return False
-    _spec, state = load_plan(config_dir)
     _provider, droplets = _provider_droplets(os.environ, config_dir)
     problem = topology.destruction_problem(topology.diff_droplets(state, droplets or []), force=bool(args.force))
     if problem is None or getattr(args, "yes", False):

@@ -102,7 +102,19 @@ def test_check_changes_nothing(initialised):
 def test_scale_add_remove_touch_only_their_project(initialised):
     cloud = initialised
     start = fleet(cloud)
-    summary, _ = orchestrate(cloud, "scale", "hostomatic", "1")
+    spec = (cloud.config_dir / "projects.csv").read_text()
+    # destroying 2 of the fleet's 3 droplets needs a confirmation: refused whole, the spec edit undone
+    refused = run(cloud, "scale", "hostomatic", "1", check=False)
+    assert refused.returncode == 2 and "would destroy 2 of the fleet's 3 droplets" in refused.stderr, refused.stderr
+    assert fleet(cloud) == start and (cloud.config_dir / "projects.csv").read_text() == spec
+    # ansible-playbook (and AWX) refuse too, before any change, unless pcloud_confirm_destroy is set
+    write_csv(cloud, [("hostomatic", 1), ("digitalpixo", 1)])
+    direct = subprocess.run([str(VENV_BIN / "ansible-playbook"), "playbooks/orchestrate.yml"], capture_output=True,
+                            text=True, env=cloud.env(), cwd=REPO, check=False)
+    assert direct.returncode != 0 and "pcloud_confirm_destroy=true" in direct.stdout, direct.stdout[-2000:]
+    assert fleet(cloud) == start
+    (cloud.config_dir / "projects.csv").write_text(spec)
+    summary, _ = orchestrate(cloud, "scale", "hostomatic", "1", "--yes")
     assert sorted(summary["destroyed"]) == ["hostomatic-web1", "hostomatic-web2"] and summary["created"] == []
     assert fleet(cloud) == {"pcloud-master": start["pcloud-master"]}
     summary, _ = orchestrate(cloud, "--scale", "hostomatic", "3")
@@ -207,7 +219,10 @@ def test_killed_run_leaves_state_whole(initialised):
 def test_force_recreates_every_droplet(initialised):
     cloud = initialised
     before = fleet(cloud)
-    summary, _ = orchestrate(cloud, "orchestrate", "--force")
+    refused = run(cloud, "orchestrate", "--force", check=False)
+    assert refused.returncode == 2 and "would destroy master and" in refused.stderr, refused.stderr
+    assert fleet(cloud) == before
+    summary, _ = orchestrate(cloud, "orchestrate", "--force", "--yes")
     assert summary["status"] == "successful" and sorted(summary["recreated"]) == sorted(before)
     after = fleet(cloud)
     assert set(after) == set(before) and not set(after.values()) & set(before.values())

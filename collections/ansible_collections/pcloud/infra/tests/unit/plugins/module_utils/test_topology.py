@@ -8,6 +8,7 @@ import copy
 
 import pytest
 
+from ansible_collections.pcloud.infra.plugins.module_utils import topology
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import StateError
 from ansible_collections.pcloud.infra.plugins.module_utils.spec import Spec, load_spec, parse_projects_csv
 from ansible_collections.pcloud.infra.plugins.module_utils.topology import (
@@ -216,3 +217,22 @@ def test_lb_standby_is_the_lowest_web_ip():
     assert lb_standby(state) == "b-web1"  # 10.0.0.9 < 10.0.0.10 as addresses, not as strings
     assert lb_standby(state, down=["pcloud-master", "b-web1"]) == "a-web1"
     assert lb_standby({"droplets": {"pcloud-master": {"role": "master", "ip": "10.0.0.2"}}}) is None
+
+
+def _changes(keep=(), destroy=(), resize=()):
+    return {"keep": [{"name": n, "id": 1} for n in keep], "destroy": [{"name": n, "id": 2} for n in destroy],
+            "resize": [{"name": n, "from": "a", "to": "b"} for n in resize], "create": []}
+
+
+@pytest.mark.parametrize("changes, force, needs", [
+    (_changes(keep=["pcloud-master", "a-web1"]), False, None),
+    (_changes(keep=["pcloud-master", "a-web1"], destroy=["b-web1"]), False, None),           # 1 of 3
+    (_changes(keep=["pcloud-master"], destroy=["b-web1", "b-web2"]), False, "2 of the fleet's 3"),
+    (_changes(keep=["pcloud-master", "a-web1"], destroy=["b-web1", "b-web2"]), False, None),  # exactly half
+    (_changes(keep=["pcloud-master", "a-web1"]), True, "master and 2 of the fleet's 2"),   # --force recreates all
+    (_changes(destroy=["pcloud-master"]), False, "master and 1"),
+    (_changes(), True, None),                                                                 # nothing exists yet
+])
+def test_destruction_problem(changes, force, needs):
+    got = topology.destruction_problem(changes, force=force)
+    assert (got is None) if needs is None else (needs in got)
