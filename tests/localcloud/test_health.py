@@ -9,6 +9,7 @@ import json
 import shutil
 import socket
 import time
+import urllib.error
 import urllib.request
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -18,9 +19,12 @@ import docker
 import pytest
 from aiosmtpd.controller import Controller
 
+from pcloud import _collection  # noqa: F401
 from pcloud.loadgen import Load
 
 from .conftest import pcloud
+
+from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
 
 
 class Inbox:
@@ -125,6 +129,68 @@ def test_every_agent_sees_a_healthy_ring(fleet):
         assert all(p["failures"] == 0 for p in report["monitors"].values())
     queues = wait_for(lambda: agent_report(cloud, "pcloud-master")["queues"], 15)  # read where Redis runs
     assert queues == [{"service": "hostomatic-uat-worker_email", "queue": "hostomatic-uat-emails", "depth": 0}], queues
+
+
+def agent_call(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a droplet of the local cloud
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_agents_hold_no_full_token_and_take_only_signed_control_calls(fleet):
+    """Issue 10: the agents' files hold the read-scoped token and the fleet key, never the full-access token; an app
+    container on the fleet cannot drain; the control node signs with the config dir's key; the read token reads
+    droplets and nothing else."""
+    cloud, state = fleet
+    read = (cloud.config_dir / "localcloud" / "token-droplet-read").read_text().strip()
+    key = (cloud.config_dir / "secrets" / ".agent-key").read_text().strip()
+    client = docker.from_env()
+    for droplet in state["droplets"]:
+        agent = client.containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud), "pcloud.service=health-agent",
+                                                          "pcloud.droplet=" + droplet]})[0]
+        code, out = agent.exec_run(["sh", "-c", "cat /opt/pcloud/*; stat -c '%n %a' /opt/pcloud/api-token "
+                                                "/opt/pcloud/agent-key"])
+        files = out.decode()
+        assert code == 0 and cloud.token not in files, droplet
+        assert read in files and key in files and "/opt/pcloud/api-token 400" in files and "agent-key 400" in files
+        shown = json.dumps(client.api.inspect_container(agent.id))
+        assert cloud.token not in shown and read not in shown and key not in shown
+    master = "http://%s:8080" % state["droplets"]["pcloud-master"]["ip"]
+    drain = json.dumps({"droplet": "hostomatic-web1"}).encode()
+    # an app container on a web droplet (the fleet network, the droplet's address) tries to drain its neighbour
+    worker = client.containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud), "pcloud.service=worker_email",
+                                                       "pcloud.environment=uat"]})[0]
+    script = ("import sys, urllib.request, urllib.error\n"
+              "for method, path, body in (('POST', '/drain', %r), ('GET', '/views', None), ('GET', '/incidents', None),"
+              " ('GET', '/health', None)):\n"
+              "    try:\n"
+              "        code = urllib.request.urlopen(urllib.request.Request(%r + path, data=body, method=method),"
+              " timeout=10).status\n"
+              "    except urllib.error.HTTPError as exc:\n"
+              "        code = exc.code\n"
+              "    print(method, path, code)\n") % (drain, master)
+    code, out = worker.exec_run(["python3", "-c", script])
+    assert code == 0 and out.decode().split("\n")[:4] == ["POST /drain 401", "GET /views 401", "GET /incidents 401",
+                                                           "GET /health 200"], out.decode()
+    # from the control node: unsigned, stale and wrong-key requests are refused, a signed one is answered
+    assert agent_call("POST", master + "/drain", drain) == 401
+    stale = agentauth.sign(bytes.fromhex(key), "POST", "/drain", drain, now=time.time() - 120)
+    assert agent_call("POST", master + "/drain", drain, stale) == 401
+    assert agent_call("POST", master + "/drain", drain, agentauth.sign(b"x" * 32, "POST", "/drain", drain)) == 401
+    assert " down;" not in lb_conf(cloud)  # nothing was drained
+    assert agent_call("GET", master + "/views", headers=agentauth.sign(bytes.fromhex(key), "GET", "/views")) == 200
+    # the read-scoped token: reads droplets, changes nothing
+    droplets = {d["name"]: d["id"] for d in cloud.request("GET", "/droplets", token=read)[1]["droplets"]}
+    web1 = droplets["hostomatic-web1"]
+    assert cloud.request("GET", "/droplets/%d" % web1, token=read)[0] == 200
+    assert cloud.request("DELETE", "/droplets/%d" % web1, token=read) == (
+        403, {"id": "forbidden", "message": "You do not have access for the attempted action."})
+    assert cloud.request("POST", "/droplets/%d/actions" % web1, {"type": "power_off"}, token=read)[0] == 403
+    assert cloud.request("GET", "/account", token=read)[0] == 403
+    assert cloud.request("GET", "/droplets/%d" % web1)[1]["droplet"]["status"] == "active"
 
 
 def test_master_mails_the_heartbeat(fleet, smtp):
