@@ -198,3 +198,24 @@ def test_a_changed_host_key_stops_the_next_run_naming_the_droplet(pinned_fleet, 
     while keyscan(ip) != [pinned(cloud, "keys-web1")] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert run(cloud, "orchestrate", check=False).returncode == 0
+
+
+def test_a_droplet_without_a_pinned_key_is_refused_until_adopted(pinned_fleet):
+    """A droplet made before pcloud pinned host keys: refused, then pinned on first use only when asked."""
+    cloud, _ = pinned_fleet
+    hosts = cloud.config_dir / "ssh" / "hosts"
+    presented = pinned(cloud, "keys-web1")
+    for path in (hosts / "keys-web1", hosts / "keys-web1.pub"):
+        path.unlink()
+    result = run(cloud, "orchestrate", check=False)
+    assert result.returncode != 0
+    assert "droplet keys-web1 (%s) has no pinned SSH host key" % public_ip(droplets(cloud)["keys-web1"]) in \
+        result.stdout + result.stderr
+    assert not any(k.startswith("keys-web1,") for k in known_hosts(cloud))
+    adopt = subprocess.run([str(VENV_BIN / "ansible-playbook"), "playbooks/orchestrate.yml", "-e",
+                            "pcloud_adopt_host_keys=true"], capture_output=True, text=True, env=cloud.env(), cwd=REPO,
+                           check=False)
+    assert adopt.returncode == 0, adopt.stdout[-3000:] + adopt.stderr
+    assert "pinned the SSH host key droplet keys-web1" in adopt.stdout + adopt.stderr
+    assert pinned(cloud, "keys-web1") == presented
+    assert ansible_ping(cloud).returncode == 0

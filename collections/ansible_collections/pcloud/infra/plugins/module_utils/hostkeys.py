@@ -211,12 +211,21 @@ def presented_keys(keyscan_output: str) -> List[str]:
     return keys
 
 
+def key_to_adopt(presented: Sequence[str]) -> Optional[str]:
+    """The key to pin on first use for a droplet made before pcloud pinned host keys: its ed25519 key, else its
+    first key; None when it presented none."""
+    ed25519 = [k for k in presented if k.split()[0] == KEY_FILES["ed25519"][1]]
+    return (ed25519 or list(presented) or [None])[0]
+
+
 def host_key_problem(name: str, ip: Optional[str], pinned: Optional[str], presented: Sequence[str]) -> Optional[str]:
     """None when the droplet presents its pinned key, else the message that names the droplet."""
     where = "droplet %s (%s)" % (name, ip or "no address")
     if not pinned:
         return ("%s has no pinned SSH host key (no ssh/hosts/%s.pub in the config dir): it was created before "
-                "pcloud pinned host keys, or outside pcloud; recreate it with 'pcloud recover %s'" % (where, name, name))
+                "pcloud pinned host keys, or outside pcloud; recreate it with 'pcloud recover %s', or pin the key it "
+                "presents now with 'ansible-playbook playbooks/orchestrate.yml -e pcloud_adopt_host_keys=true' "
+                "(trust on first use: only over a network path you trust)" % (where, name, name))
     kind, blob = parse_public_key(pinned)
     if not presented:
         return "%s presented no SSH host key (is it up and is port 22 open to this machine?)" % where

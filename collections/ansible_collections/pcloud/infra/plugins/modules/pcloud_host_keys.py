@@ -15,10 +15,11 @@ description:
     C(ssh/hosts/<droplet>.pub) in the config dir, and returns the cloud-init C(user_data) that installs it on the
     droplet at creation (DigitalOcean's cloud-init and the local cloud both honour it). The user_data holds the
     private key - use C(no_log) on this task and on the task that passes the user_data on.
-  - For the droplets in O(known_hosts), rewrites C(ssh/known_hosts) in the config dir from their pinned public keys:
+  - For the droplets in O(known_hosts), rewrites C(ssh/known_hosts) in the config dir from their pinned public keys,
     one C(<droplet>,<ip>) line each. Every SSH connection of pcloud checks it strictly, with the droplet name as
     C(HostKeyAlias).
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - pcloud.infra.pcloud.local_records
 options:
   config_dir:
@@ -29,6 +30,14 @@ options:
     description: Droplets about to be created; each gets a new host key, replacing any key kept under its name.
     type: list
     elements: str
+    default: []
+  adopt:
+    description:
+      - Droplet objects (the provider's shape) that have no pinned key yet - made before pcloud pinned host keys -
+        whose presented key (C(ssh-keyscan)) is pinned as it is, on first use. Droplets with a pinned key are never
+        re-pinned this way. Only use it over a network path you trust.
+    type: list
+    elements: dict
     default: []
   changes:
     description:
@@ -127,6 +136,7 @@ def main() -> None:
         "config_dir": {"type": "path", "required": True},
         "generate": {"type": "list", "elements": "str", "default": []},
         "known_hosts": {"type": "list", "elements": "dict"},
+        "adopt": {"type": "list", "elements": "dict", "default": []},
         "changes": {"type": "dict"},
         "force": {"type": "bool", "default": False},
         "replace": {"type": "list", "elements": "str", "default": []},
@@ -153,6 +163,23 @@ def main() -> None:
                     hostkeys.write_private_file(os.path.join(hosts_dir, name + ".pub"), public + "\n", 0o644)
                     user_data[name] = hostkeys.render_cloud_config(private, public)
                     fingerprints[name] = hostkeys.fingerprint(public)
+        for droplet in p["adopt"]:
+            name = hostkeys.check_droplet_name(droplet.get("name"))
+            ip = public_ipv4(droplet)
+            if ip is None or os.path.exists(os.path.join(hosts_dir, name + ".pub")):
+                continue
+            _rc, out, _err = module.run_command([module.get_bin_path("ssh-keyscan", required=True), "-T", "10", ip])
+            key = hostkeys.key_to_adopt(hostkeys.presented_keys(out))
+            if key is None:
+                module.fail_json(msg="Cannot pin the host key of droplet %s (%s) on first use: it presented none"
+                                 % (name, ip))
+            changed = True
+            module.warn("pinned the SSH host key droplet %s (%s) presents now, on first use: %s"
+                        % (name, ip, hostkeys.fingerprint(key)))
+            if not module.check_mode:
+                hostkeys.ensure_private_dir(os.path.dirname(hosts_dir))
+                hostkeys.ensure_private_dir(hosts_dir)
+                hostkeys.write_private_file(os.path.join(hosts_dir, name + ".pub"), key + "\n", 0o644)
         if p["known_hosts"] is not None:
             pins = []
             for droplet in p["known_hosts"]:

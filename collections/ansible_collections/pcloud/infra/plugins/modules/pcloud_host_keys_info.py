@@ -16,6 +16,7 @@ description:
   - Never changes anything. A droplet whose key differs from the pinned one is listed in RV(problems) with a message
     that names it; the playbook decides to fail.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - pcloud.infra.pcloud.local_records
 attributes:
   check_mode:

@@ -65,8 +65,8 @@ def test_rendered_cloud_config_is_the_cloud_init_ssh_keys_shape(pair):
     text = hostkeys.render_cloud_config(private, public)
     assert text.startswith("#cloud-config\n")
     doc = yaml.safe_load(text)
-    assert doc == {"ssh_deletekeys": True, "ssh_keys": {"ed25519_private": private,
-                                                         "ed25519_public": " ".join(public.split()[:2])}}
+    public_line = " ".join(public.split()[:2])
+    assert doc == {"ssh_deletekeys": True, "ssh_keys": {"ed25519_private": private, "ed25519_public": public_line}}
     # and the local cloud reads back exactly the files cloud-init would write
     assert hostkeys.host_keys_from_user_data(text) == {
         "ssh_host_ed25519_key": private, "ssh_host_ed25519_key.pub": " ".join(public.split()[:2]) + "\n"}
@@ -157,6 +157,15 @@ def test_host_key_problem_names_the_droplet(pinned, presented, expected):
     else:
         assert problem.startswith(expected)
         assert "pcloud recover shop-web1" in problem or "presented no" in problem
+
+
+@pytest.mark.parametrize("presented, expected", [
+    ([], None),
+    ([KEY_RSA], KEY_RSA),
+    ([KEY_RSA, KEY_B, KEY_A], KEY_B),
+])
+def test_key_to_adopt_prefers_ed25519(presented, expected):
+    assert hostkeys.key_to_adopt(presented) == expected
 
 
 CHANGES = {"create": [{"name": "shop-web2"}], "keep": [{"name": "pcloud-master", "id": 1}, {"name": "shop-web1", "id": 2}],
