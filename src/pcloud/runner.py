@@ -48,7 +48,7 @@ class RunResult:
                 "unreachable": self.total("unreachable"), "hosts": self.hosts}
 
 
-def failure_message(res: Dict[str, Any], limit: int = 600) -> str:
+def failure_message(res: Dict[str, Any], limit: int = 1000) -> str:
     """The reason of a failed task; for a loop, each failed item's label and reason (a failed build names its
     service and the step that failed, not just 'One or more items failed')."""
     items = [r for r in res.get("results") or () if isinstance(r, dict) and r.get("failed")]

@@ -30,16 +30,13 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def resolve_inside(root: str, rel: str) -> Tuple[str, Optional[str]]:
-    """``(resolved path, problem)`` of ``rel`` under ``root``: the problem is None when ``root/rel``, with every
-    symlink followed, is ``root`` itself or below it (``root`` resolved too, so a checkout reached through a
-    symlinked directory is fine). An absolute ``rel`` is checked as it is."""
+def resolve_inside(root: str, rel: str) -> Tuple[str, bool]:
+    """``(resolved path, inside)`` of ``rel`` under ``root``: inside when ``root/rel``, with every symlink followed,
+    is ``root`` itself or below it (``root`` resolved too, so a checkout reached through a symlinked directory is
+    fine). An absolute ``rel`` is checked as it is."""
     real_root = os.path.realpath(root)
     real = os.path.realpath(os.path.join(real_root, rel))
-    if _inside(real, real_root):
-        return real, None
-    return real, ("resolves to %s, outside the checkout %s (a build may only read the repository's files: commit "
-                  "them instead of a symlink)" % (real, real_root))
+    return real, _inside(real, real_root)
 
 
 def default_context(containerfile_path: str) -> str:
@@ -47,32 +44,39 @@ def default_context(containerfile_path: str) -> str:
     return posixpath.dirname(posixpath.normpath(containerfile_path)) or "."
 
 
-def service_build_paths(root: str, service: str, body: Mapping[str, Any]) -> Tuple[Dict[str, str], List[str]]:
-    """``({"path": context, "dockerfile": Dockerfile}, problems)`` of one service, both absolute and resolved."""
-    problems: List[str] = []
+def service_build_paths(root: str, service: str, body: Mapping[str, Any]) -> Tuple[Dict[str, str], Optional[str]]:
+    """``({"path": context, "dockerfile": Dockerfile}, problem)`` of one service, both paths absolute and resolved;
+    the problem (None when there is none) names the service, each bad path and where it resolves."""
     cfile = str(body.get("containerfile_path") or "")
     if not cfile:
-        return {}, ["service %r: no containerfile_path to build from" % service]
+        return {}, "service %r: no containerfile_path to build from" % service
+    real_root = os.path.realpath(root)
     context = str(body.get("build_context") or default_context(cfile))
-    real_context, why = resolve_inside(root, context)
-    if why:
-        problems.append("service %r: build_context %r %s" % (service, context, why))
+    real_context, context_inside = resolve_inside(root, context)
+    real_file, file_inside = resolve_inside(root, cfile)
+    outside = []
+    missing = []
+    if not context_inside:
+        outside.append("build_context %r resolves to %s" % (context, real_context))
     elif not os.path.isdir(real_context):
-        problems.append("service %r: build_context %r is not a directory of the checkout %s"
-                        % (service, context, os.path.realpath(root)))
+        missing.append("build_context %r is not a directory" % context)
     else:
         ignore = os.path.join(real_context, ".dockerignore")
-        if os.path.lexists(ignore):
-            _real, why = resolve_inside(root, ignore)
-            if why:
-                problems.append("service %r: %s/.dockerignore %s" % (service, context.rstrip("/"), why))
-    real_file, why = resolve_inside(root, cfile)
-    if why:
-        problems.append("service %r: containerfile_path %r %s" % (service, cfile, why))
+        real_ignore, ignore_inside = resolve_inside(root, ignore)
+        if os.path.lexists(ignore) and not ignore_inside:
+            outside.append("%s/.dockerignore resolves to %s" % (context.rstrip("/"), real_ignore))
+    if not file_inside:
+        outside.append("containerfile_path %r resolves to %s" % (cfile, real_file))
     elif not os.path.isfile(real_file):
-        problems.append("service %r: containerfile_path %r is not a file of the checkout %s"
-                        % (service, cfile, os.path.realpath(root)))
-    return {"path": real_context, "dockerfile": real_file}, problems
+        missing.append("containerfile_path %r is not a file" % cfile)
+    problems = []
+    if outside:
+        problems.append("%s, outside the checkout %s (commit the files, not a symlink to them)"
+                        % (" and ".join(outside), real_root))
+    if missing:
+        problems.append("%s of the checkout %s" % (" and ".join(missing), real_root))
+    paths = {"path": real_context, "dockerfile": real_file}
+    return paths, ("service %r: %s" % (service, "; ".join(problems))) if problems else None
 
 
 def build_paths(root: str, services: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, str]]:
@@ -84,9 +88,10 @@ def build_paths(root: str, services: Mapping[str, Mapping[str, Any]]) -> Dict[st
     out: Dict[str, Dict[str, str]] = {}
     problems: List[str] = []
     for name in sorted(services):
-        paths, found = service_build_paths(root, name, services[name] or {})
+        paths, problem = service_build_paths(root, name, services[name] or {})
         out[name] = paths
-        problems.extend(found)
+        if problem:
+            problems.append(problem)
     if problems:
         raise BuildPathError("; ".join(problems))
     return out

@@ -120,8 +120,19 @@ def test_a_checkout_reached_through_a_symlink_is_fine(tree, tmp_path):
 def test_a_sibling_with_the_checkout_as_prefix_is_outside(tmp_path):
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo-secrets").mkdir()
-    real, why = resolve_inside(str(tmp_path / "repo"), "../repo-secrets")
-    assert real == os.path.realpath(tmp_path / "repo-secrets") and "outside the checkout" in why
+    real, inside = resolve_inside(str(tmp_path / "repo"), "../repo-secrets")
+    assert real == os.path.realpath(tmp_path / "repo-secrets") and not inside
+
+
+def test_one_line_per_service_names_each_path_and_the_fix(tree):
+    repo, outside = tree
+    link(repo / "app", str(outside))
+    with pytest.raises(BuildPathError) as err:
+        build_paths(str(repo), {"api": {"containerfile_path": "app/Dockerfile", "build_context": "app/"}})
+    real, checkout = os.path.realpath(outside), os.path.realpath(repo)
+    assert str(err.value) == ("service 'api': build_context 'app/' resolves to %s and containerfile_path 'app/Dockerfile' "
+                              "resolves to %s/Dockerfile, outside the checkout %s (commit the files, not a symlink to "
+                              "them)" % (real, real, checkout))
 
 
 def test_every_bad_service_is_named_in_one_error(tree):
