@@ -198,16 +198,18 @@ def render_known_hosts(pins: Iterable[Tuple[str, Optional[str], str]]) -> str:
         "".join(lines)
 
 
-def presented_keys(keyscan_output: str) -> List[str]:
-    """``type blob`` of each key in ssh-keyscan output (``host type blob`` lines; comments skipped)."""
-    keys = []
+def presented_keys(keyscan_output: str) -> Dict[str, List[str]]:
+    """Host -> ``type blob`` of each key it presented, from ssh-keyscan output (``host type blob`` lines;
+    comments and unreadable lines skipped). One ssh-keyscan run scans many hosts at once."""
+    keys: Dict[str, List[str]] = {}
     for line in keyscan_output.splitlines():
         parts = line.split()
         if len(parts) >= 3 and not line.startswith("#"):
             try:
-                keys.append("%s %s" % parse_public_key(" ".join(parts[1:3])))
+                key = "%s %s" % parse_public_key(" ".join(parts[1:3]))
             except HostKeyError:
                 continue
+            keys.setdefault(parts[0], []).append(key)
     return keys
 
 
@@ -219,16 +221,17 @@ def key_to_adopt(presented: Sequence[str]) -> Optional[str]:
 
 
 def host_key_problem(name: str, ip: Optional[str], pinned: Optional[str], presented: Sequence[str]) -> Optional[str]:
-    """None when the droplet presents its pinned key, else the message that names the droplet."""
+    """None when the droplet presents its pinned key (or presents none: it cannot be compared), else the message
+    that names the droplet."""
     where = "droplet %s (%s)" % (name, ip or "no address")
     if not pinned:
         return ("%s has no pinned SSH host key (no ssh/hosts/%s.pub in the config dir): it was created before "
                 "pcloud pinned host keys, or outside pcloud; recreate it with 'pcloud recover %s', or pin the key it "
                 "presents now with 'ansible-playbook playbooks/orchestrate.yml -e pcloud_adopt_host_keys=true' "
                 "(trust on first use: only over a network path you trust)" % (where, name, name))
-    kind, blob = parse_public_key(pinned)
     if not presented:
-        return "%s presented no SSH host key (is it up and is port 22 open to this machine?)" % where
+        return None  # not reachable from here (down, or the firewall admits another admin IP): nothing to compare
+    kind, blob = parse_public_key(pinned)
     same_type = [k for k in presented if k.split()[0] == kind]
     if any(k.split()[1] == blob for k in same_type):
         return None

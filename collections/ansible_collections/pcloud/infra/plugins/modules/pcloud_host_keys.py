@@ -169,7 +169,7 @@ def main() -> None:
             if ip is None or os.path.exists(os.path.join(hosts_dir, name + ".pub")):
                 continue
             _rc, out, _err = module.run_command([module.get_bin_path("ssh-keyscan", required=True), "-T", "10", ip])
-            key = hostkeys.key_to_adopt(hostkeys.presented_keys(out))
+            key = hostkeys.key_to_adopt(hostkeys.presented_keys(out).get(ip, []))
             if key is None:
                 module.fail_json(msg="Cannot pin the host key of droplet %s (%s) on first use: it presented none"
                                  % (name, ip))

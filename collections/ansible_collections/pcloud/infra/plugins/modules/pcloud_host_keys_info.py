@@ -13,8 +13,9 @@ author: pcloud contributors (@pcloud)
 description:
   - Asks each droplet for its SSH host keys (C(ssh-keyscan)) and compares them with its pinned key in
     C(ssh/hosts/<droplet>.pub) in the config dir.
-  - Never changes anything. A droplet whose key differs from the pinned one is listed in RV(problems) with a message
-    that names it; the playbook decides to fail.
+  - Never changes anything. A droplet whose key differs from the pinned one, or that has no pinned key, is listed in
+    RV(problems) with a message that names it; the playbook decides to fail. A droplet that does not answer from
+    here (down, or the firewall admits another admin IP) cannot be compared and only gets a warning.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - pcloud.infra.pcloud.local_records
@@ -32,9 +33,9 @@ options:
     elements: dict
     required: true
   timeout:
-    description: Seconds C(ssh-keyscan) waits for each droplet.
+    description: Seconds C(ssh-keyscan) waits for the droplets (all are scanned at once).
     type: int
-    default: 10
+    default: 5
 """
 
 EXAMPLES = r"""
@@ -76,30 +77,36 @@ def main() -> None:
     module = AnsibleModule(argument_spec={
         "config_dir": {"type": "path", "required": True},
         "droplets": {"type": "list", "elements": "dict", "required": True},
-        "timeout": {"type": "int", "default": 10},
+        "timeout": {"type": "int", "default": 5},
     }, supports_check_mode=True)
     p = module.params
     keyscan = module.get_bin_path("ssh-keyscan", required=True)
     report = {}
     problems = []
     try:
+        targets = []
         for droplet in sorted(p["droplets"], key=lambda d: str(d.get("name"))):
-            name = hostkeys.check_droplet_name(droplet.get("name"))
-            ip = public_ipv4(droplet)
+            targets.append((hostkeys.check_droplet_name(droplet.get("name")), public_ipv4(droplet)))
+        ips = sorted({ip for _name, ip in targets if ip})
+        presented = {}
+        if ips:  # one run scans every droplet in parallel, so an unreachable one costs the timeout once
+            _rc, out, _err = module.run_command([keyscan, "-T", str(p["timeout"])] + ips)
+            presented = hostkeys.presented_keys(out)
+        for name, ip in targets:
             try:
                 with open(os.path.join(p["config_dir"], hostkeys.HOSTS_DIR, name + ".pub"), encoding="utf-8") as handle:
                     pinned = handle.read().strip()
             except FileNotFoundError:
                 pinned = None
-            presented = []
-            if ip:
-                _rc, out, _err = module.run_command([keyscan, "-T", str(p["timeout"]), ip])
-                presented = hostkeys.presented_keys(out)
-            problem = hostkeys.host_key_problem(name, ip, pinned, presented)
+            keys = presented.get(ip, []) if ip else []
+            problem = hostkeys.host_key_problem(name, ip, pinned, keys)
             if problem:
                 problems.append(problem)
+            elif not keys:
+                module.warn("could not read the SSH host key of droplet %s (%s) from here; it was not compared with "
+                            "its pinned key" % (name, ip or "no address"))
             report[name] = {"ip": ip, "pinned": hostkeys.fingerprint(pinned) if pinned else None,
-                            "presented": [hostkeys.fingerprint(k) for k in presented]}
+                            "presented": [hostkeys.fingerprint(k) for k in keys]}
     except PcloudError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, droplets=report, problems=problems)
