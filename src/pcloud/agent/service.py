@@ -51,7 +51,7 @@ except ImportError:  # inside a droplet: copied beside the agent
     import notify_rules  # type: ignore[no-redef]
 
 LOG = logging.getLogger("pcloud.agent")
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}\Z")
 # run inside a pcloud.infra.redis container: its port and password file come from its environment; the queue is $1
 QUEUE_DEPTH_SCRIPT = ('if [ -r "$REDIS_PASSWORD_FILE" ]; then REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")"; '
                       'export REDISCLI_AUTH; fi; exec redis-cli --no-auth-warning -p "${REDIS_PORT:-6379}" LLEN "$1"')

@@ -23,11 +23,11 @@ from pcloud.localcloud.store import Store
 
 from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
 
-TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}$")
-DROPLET_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}$")
-DROPLET_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # pcloud's droplet names
-INCIDENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,100}$")
-FIREWALL_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,254}$")
+TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]{1,255}\Z")
+DROPLET_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,252}\Z")
+DROPLET_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")  # pcloud's droplet names
+INCIDENT = re.compile(r"^[a-z0-9][a-z0-9-]{0,100}\Z")
+FIREWALL_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.-]{0,254}\Z")
 DEFAULT_REGION = "lon1"
 
 
@@ -521,7 +521,7 @@ class LocalCloud:
             if protocol not in ("tcp", "udp", "icmp"):
                 raise _unprocessable("Invalid protocol %r." % protocol)
             ports = str(rule.get("ports", "0"))
-            if not re.match(r"^(\d{1,5}(-\d{1,5})?|all)$", ports):
+            if not re.fullmatch(r"([0-9]{1,5}(-[0-9]{1,5})?|all)", ports):
                 raise _unprocessable("Invalid ports %r." % ports)
             target = self._target(rule.get(key))
             for address in target["addresses"]:

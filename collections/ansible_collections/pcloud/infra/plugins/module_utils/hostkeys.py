@@ -44,7 +44,7 @@ KEY_FILES: Dict[str, Tuple[str, str]] = {
 }
 
 
-DROPLET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")  # DigitalOcean's droplet names
+DROPLET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}\Z")  # DigitalOcean's droplet names
 
 
 class HostKeyError(PcloudError):

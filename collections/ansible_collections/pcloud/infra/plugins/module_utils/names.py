@@ -112,7 +112,7 @@ def name_problem(kind: str, value: object) -> Optional[str]:
 
 
 # Every pattern here is applied with ``fullmatch``: ``$`` alone would accept a trailing newline.
-DIGITS_RE = re.compile(r"[0-9]{1,9}")
+DIGITS_RE = re.compile(r"[0-9]{1,9}\Z")
 _LINE_SEPARATORS = frozenset(("\u2028", "\u2029", "\u0085"))
 
 
@@ -139,7 +139,7 @@ def ascii_int(value: object) -> Optional[int]:
 
 # A path of an HTTP health check: '/' then RFC 3986 path characters, with no query, fragment, quote or ';'
 # (it reaches nginx config and the agents' probes).
-HTTP_PATH_RE = re.compile(r"/(?:[A-Za-z0-9\-._~!$&()*+,=:@/]|%[0-9A-Fa-f]{2}){0,200}")
+HTTP_PATH_RE = re.compile(r"/(?:[A-Za-z0-9\-._~!$&()*+,=:@/]|%[0-9A-Fa-f]{2}){0,200}\Z")
 
 
 def _dot_segments(path: str) -> bool:

@@ -22,9 +22,9 @@ EMAIL_DEFAULTS: Dict[str, Any] = {"enabled": False, "smtp_host": "127.0.0.1", "s
 SMS_DEFAULTS: Dict[str, Any] = {"enabled": False, "base_url": "https://api.twilio.com", "account_sid": "",
                                 "token_env": "PCLOUD_SMS_TOKEN", "from": "", "to": [], "timeout": 10}
 # Every pattern is used with fullmatch ('$' alone accepts a trailing newline: a header injection in a mail).
-ADDRESS_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
-PHONE_RE = re.compile(r"\+[1-9][0-9]{5,14}")
-ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+ADDRESS_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.][A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+PHONE_RE = re.compile(r"\+[1-9][0-9]{5,14}\Z")
+ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}\Z")
 HOST_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 BASE_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/%-]*)?")
 TLS_MODES = ("starttls", "tls", "none")

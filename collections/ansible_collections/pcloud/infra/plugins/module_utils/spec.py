@@ -58,7 +58,7 @@ CSV_OPTIONAL_COLUMNS: Tuple[str, ...] = ("Environments",)
 MAX_SERVERS = 100
 
 SERVICE_TYPES = ("web", "worker")
-QUEUE_RE = re.compile(r"[A-Za-z0-9:._][A-Za-z0-9:._-]{0,199}")  # used with fullmatch; no leading '-' (redis-cli)
+QUEUE_RE = re.compile(r"[A-Za-z0-9:._][A-Za-z0-9:._-]{0,199}\Z")  # used with fullmatch; no leading '-' (redis-cli)
 QUEUE_PLACEHOLDER_RE = re.compile(r"\{(project|environment)\}")
 PLATFORMS = ("docker", "podman", "kubernetes")
 DEFAULT_URL_PATTERN = "{base_url}/{project}.git"
