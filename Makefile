@@ -80,7 +80,8 @@ demo: install
 	for env in uat prod; do for svc in backend frontend; do echo "  http://$$ip/hostomatic/$$env/$$svc/"; done; done; \
 	echo "  http://$$ip/lb-status"; \
 	echo "  try: curl -X POST -d '{\"name\": \"hello\"}' http://$$ip/hostomatic/uat/backend/api/items"
-	@echo "Reach the droplets: ssh -i $(CONFIG)/ssh/id_ed25519 root@<IP above>, or"
+	@echo "Reach the droplets (host keys pinned in $(CONFIG)/ssh/known_hosts):"
+	@echo "  ssh -i $(CONFIG)/ssh/id_ed25519 -o UserKnownHostsFile=$(CONFIG)/ssh/known_hosts -o HostKeyAlias=<droplet> root@<IP>, or"
 	@echo "  PCLOUD_CONFIG_DIR=$(abspath $(CONFIG)) $(BIN)/ansible all -i inventory/pcloud.yml -m ansible.builtin.ping"
 
 clean:
