@@ -360,3 +360,31 @@ def test_a_symlinked_spec_inside_the_config_dir_is_read(capsys, tmp_path):
     (config / "projects.csv").rename(config / "specs" / "projects.csv")
     (config / "projects.csv").symlink_to(config / "specs" / "projects.csv")
     assert cli.main(["--config-dir", str(config), "validate"]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("file, mutation, expected", [
+    ("email_config.json", lambda d: dict(d, password_env="DO_API_TOKEN"), "password_env: DO_API_TOKEN is a provider token"),
+    ("sms_config.json", lambda d: dict(d, token_env="PCLOUD_API_TOKEN"), "token_env: PCLOUD_API_TOKEN is a provider token"),
+    ("sms_config.json", lambda d: dict(d, base_url="http://sms.example.com"), "base_url: must use https"),
+    ("sms_config.json", lambda d: dict(d, base_url="https://api.twilio.com:99999"), "base_url: must be an https URL"),
+    ("sms_config.json", lambda d: dict(d, base_url="https://-/x"), "base_url: must be an https URL"),
+    ("email_config.json", lambda d: dict(d, smtp_host="999.1.1.1"), "smtp_host: must be a host name or an IP"),
+    ("email_config.json", lambda d: dict(d, timeout=1e300), "timeout: must be a positive number of at most 300"),
+    ("deployment_config.json", lambda d: {**d, "projects": {"shop": {**d["projects"]["shop"],
+                                                                     "git_url": "ssh://[-oProxyCommand=x]/r"}}},
+     "illegal host part"),
+])
+def test_credentials_and_endpoints_in_settings(capsys, tmp_path, file, mutation, expected):
+    config = tmp_path / "config"
+    base = {"email_config.json": EMAIL, "sms_config.json": SMS, "deployment_config.json": DEPLOY}[file]
+    write_config(config, **{file: json.dumps(mutation(copy.deepcopy(base)), indent=2)})
+    assert cli.main(["--config-dir", str(config), "validate"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err, err
+
+
+def test_deploy_branch_argument_is_a_ref_name(capsys, tmp_path):
+    config = tmp_path / "config"
+    write_config(config)
+    assert cli.main(["--config-dir", str(config), "deploy", "uat", "shop", "--branch=--upload-pack=x"]) == 2
+    assert "(arguments): --branch: illegal branch name" in capsys.readouterr().err

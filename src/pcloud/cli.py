@@ -779,6 +779,10 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
     if args.env == "prod" and args.local:
         raise SpecError("prod promotes a UAT build; --local builds are for uat and test", file="(arguments)",
                         field="--local")
+    if args.branch:
+        why = names.branch_problem(args.branch)
+        if why:
+            raise SpecError(why, file="(arguments)", field="--branch")
     config_dir = os.path.abspath(args.config_dir)
     path = os.path.abspath(args.project_path) if args.project_path else ""
     if path and not os.path.isdir(os.path.join(path, ".git")):

@@ -11,12 +11,12 @@ commands, so they are checked strictly here and nowhere else.
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 import string
 import unicodedata
-from typing import Dict, NamedTuple, Optional
-from urllib.parse import urlsplit
+from typing import Dict, NamedTuple, Optional, Tuple
 
 PROJECT_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,39}[a-z0-9])?\Z")
 ENV_RE = re.compile(r"^[a-z][a-z0-9]{0,15}\Z")
@@ -121,7 +121,7 @@ def control_problem(value: str) -> Optional[str]:
     character (CR, LF, NUL, TAB, ESC ...), a Unicode line/paragraph separator or an invisible format character
     (bidi overrides, zero-width). None when it is clean."""
     for index, char in enumerate(value):
-        if char in _LINE_SEPARATORS or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+        if char in _LINE_SEPARATORS or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
             return "contains the control character U+%04X at position %d" % (ord(char), index + 1)
     return None
 
@@ -143,31 +143,72 @@ HTTP_PATH_RE = re.compile(r"/(?:[A-Za-z0-9\-._~!$&()*+,=:@/]|%[0-9A-Fa-f]{2}){0,
 
 
 def _dot_segments(path: str) -> bool:
-    return any(part in (".", "..") for part in path.split("/"))
+    """A '.' or '..' segment, also percent-encoded ('%2e%2e'), or an empty one ('//')."""
+    parts = path.lower().replace("%2e", ".").split("/")
+    return any(part in (".", "..") for part in parts) or "" in parts[1:-1]
 
 
 def http_path_problem(value: object) -> Optional[str]:
     if not isinstance(value, str) or not HTTP_PATH_RE.fullmatch(value) or _dot_segments(value):
         return ("expected a plain absolute path such as '/health' (letters, digits and -._~!$&()*+,=:@/ or "
-                "%%XX escapes; no query, spaces, quotes or '.'/'..' segments), got %s" % shown(value))
+                "%%XX escapes; no query, spaces, quotes, '//' or '.'/'..' segments), got %s" % shown(value))
     return None
 
 
 # --------------------------------------------------------------------------- Git
 
-_GIT_HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\]")
-_GIT_PATH_RE = re.compile(r"[A-Za-z0-9._~/+@%:=-]{1,1000}")
-_SCP_RE = re.compile(r"(?P<user>[A-Za-z0-9._-]{1,64})@(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)"
-                     r":(?P<path>[A-Za-z0-9._~/+@%=][A-Za-z0-9._~/+@%:=-]{0,999})")
+_HOST_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z")
+_GIT_PATH_RE = re.compile(r"[A-Za-z0-9._~/+@%:=-]{1,1000}\Z")
+_GIT_USER_RE = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,63}\Z")
+# [user@]host:path - the scp-like form git and ssh accept; the path may not start with '-'
+_SCP_RE = re.compile(r"(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]{0,63})@)?(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}"
+                     r"[A-Za-z0-9])?):(?P<path>[A-Za-z0-9._~+@%=][A-Za-z0-9._~/+@%:=-]{0,999})\Z")
 GIT_SCHEMES = ("https", "ssh", "file")
+
+
+def host_problem(host: str) -> Optional[str]:
+    """A DNS host name or an IP address (IPv6 without brackets); never something that starts with '-'."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if not _HOST_NAME_RE.fullmatch(host) or ".." in host:
+        return "illegal host %s" % shown(host)
+    return None
+
+
+def _netloc(netloc: str) -> Tuple[Optional[str], Optional[str], str, Optional[str]]:
+    """(user, password, host, port) of a URL's authority, parsed without urllib's lenient guesses."""
+    user = password = None
+    if "@" in netloc:
+        userinfo, netloc = netloc.rsplit("@", 1)
+        user, _, pw = userinfo.partition(":")
+        password = pw if ":" in userinfo else None
+    port = None
+    if netloc.startswith("["):
+        if "]" not in netloc:
+            raise ValueError("an IPv6 address without its closing ']'")
+        host, _, rest = netloc[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError("text after the IPv6 address")
+            port = rest[1:]
+        if ":" not in host:
+            raise ValueError("not an IPv6 address in brackets")
+    else:
+        host, sep, port_text = netloc.partition(":")
+        port = port_text if sep else None
+    return user, password, host, port
 
 
 def git_url_problem(url: object) -> Optional[str]:
     """Why ``url`` is not an acceptable repository address, or None.
 
-    Accepted: ``https://host/path``, ``ssh://[user@]host[:port]/path``, ``user@host:path`` and ``file:///path``.
+    Accepted: ``https://host/path``, ``ssh://[user@]host[:port]/path``, ``[user@]host:path`` and ``file:///path``.
     Refused: a leading '-' (read by git as an option), whitespace and control characters, the ``ext::``/``fd::``
-    transports and any other scheme, ssh options smuggled into the host part, credentials in the URL.
+    transports and any other scheme, ssh options smuggled into the host part, credentials in the URL, '.'/'..'
+    path segments.
     """
     if not isinstance(url, str) or not url:
         return "expected a Git URL (https://, ssh://, user@host:path or file://)"
@@ -178,46 +219,50 @@ def git_url_problem(url: object) -> Optional[str]:
         return "Git URL %s starts with '-' (git would read it as an option)" % shown(url)
     if any(ch.isspace() for ch in url) or not url.isascii():
         return "Git URL %s contains whitespace or non-ASCII characters" % shown(url)
-    if "::" in url.split("/", 1)[0]:
-        return "Git URL %s uses a remote helper transport ('ext::', 'fd::'); use https://, ssh:// or file://" % shown(url)
-    scp = _SCP_RE.fullmatch(url)
     if len(url) > 1000:
         return "Git URL %s is longer than 1000 characters" % shown(url)
-    if _dot_segments(scp.group("path") if scp else urlsplit(url).path):
-        return "Git URL %s has a '.' or '..' path segment" % shown(url)
+    if "::" in url.split("/", 1)[0]:
+        return "Git URL %s uses a remote helper transport ('ext::', 'fd::'); use https://, ssh:// or file://" % shown(url)
     if "://" not in url:
-        if scp:
-            return None
-        return "Git URL %s: expected https://host/path, ssh://host/path, user@host:path or file:///path" % shown(url)
-    parts = urlsplit(url)
-    if parts.scheme not in GIT_SCHEMES:
-        return "Git URL %s: scheme %r is not allowed (use %s)" % (shown(url), parts.scheme[:20], ", ".join(GIT_SCHEMES))
-    if parts.password is not None or (parts.username is not None and parts.scheme == "https"):
+        scp = _SCP_RE.fullmatch(url)
+        if not scp:
+            return ("Git URL %s: expected https://host/path, ssh://host/path, user@host:path or file:///path"
+                    % shown(url))
+        if _dot_segments(scp.group("path")):
+            return "Git URL %s has a '.', '..' or empty path segment" % shown(url)
+        return None
+    scheme, _, rest = url.partition("://")
+    if scheme not in GIT_SCHEMES:
+        return "Git URL %s: scheme %s is not allowed (use %s)" % (shown(url), shown(scheme[:20]), ", ".join(GIT_SCHEMES))
+    netloc, slash, path = rest.partition("/")
+    path = slash + path
+    if "?" in url or "#" in url:
+        return "Git URL %s must not have a query or fragment" % shown(url)
+    if not path.startswith("/") or not _GIT_PATH_RE.fullmatch(path) or _dot_segments(path):
+        return "Git URL %s: expected a repository path after the host, without '.', '..' or '//'" % shown(url)
+    if scheme == "file":
+        return None if not netloc else "Git URL %s: a file URL is file:///absolute/path" % shown(url)
+    try:
+        user, password, host, port = _netloc(netloc)
+    except ValueError as exc:
+        return "Git URL %s: illegal host part (%s)" % (shown(url), exc)
+    if password is not None or (user is not None and scheme == "https"):
         return ("Git URL %s embeds credentials: use a deploy key (ssh) or a credential helper, never a password "
                 "in the URL" % shown(_redact(url)))
-    if parts.query or parts.fragment:
-        return "Git URL %s must not have a query or fragment" % shown(url)
-    if parts.scheme == "file":
-        if parts.netloc or not parts.path.startswith("/") or not _GIT_PATH_RE.fullmatch(parts.path):
-            return "Git URL %s: a file URL is file:///absolute/path" % shown(url)
-        return None
-    host = parts.hostname or ""
-    if not _GIT_HOST_RE.fullmatch(host) or host.startswith("-"):
-        return "Git URL %s: illegal host %s" % (shown(url), shown(host))
-    if parts.username is not None and not re.fullmatch(r"[A-Za-z0-9._][A-Za-z0-9._-]{0,63}", parts.username):
+    why = host_problem(host)
+    if why:
+        return "Git URL %s: %s" % (shown(url), why)
+    if user is not None and not _GIT_USER_RE.fullmatch(user):
         return "Git URL %s: illegal user name" % shown(url)
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return "Git URL %s: illegal port" % shown(url)
-    if not parts.path.startswith("/") or not _GIT_PATH_RE.fullmatch(parts.path):
-        return "Git URL %s: expected a repository path after the host" % shown(url)
+    if port is not None and (not DIGITS_RE.fullmatch(port) or not 1 <= int(port) <= 65535):
+        return "Git URL %s: the port must be from 1 to 65535" % shown(url)
     return None
 
 
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    return url.replace(parts.netloc, "***@" + (parts.hostname or ""), 1) if parts.netloc else url
+    scheme, _, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0]
+    return url.replace(netloc, "***@" + netloc.rsplit("@", 1)[-1], 1) if "@" in netloc else url
 
 
 _REF_BAD_RE = re.compile(r"(?:^|/)\.|\.\.|@\{|//|\.lock(?:/|$)|[~^:?*\[\\]")

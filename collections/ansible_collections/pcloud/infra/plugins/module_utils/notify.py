@@ -26,7 +26,8 @@ ADDRESS_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.][A-Za-z0-9!#$%&'*+/=?^_`
 PHONE_RE = re.compile(r"\+[1-9][0-9]{5,14}\Z")
 ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}\Z")
 HOST_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
-BASE_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]{1,253}(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/%-]*)?")
+BASE_URL_RE = re.compile(r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])"
+                         r"(?::(?P<port>[0-9]{1,5}))?(?P<path>/[A-Za-z0-9._~/-]*)?\Z")
 TLS_MODES = ("starttls", "tls", "none")
 LOOPBACK_HOSTS = ("localhost",)
 
@@ -41,13 +42,14 @@ def host_ok(host: Any) -> bool:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(HOST_RE.fullmatch(host))
+        # all-numeric labels are an address or nothing ('999.1.1.1' is not a host name)
+        return bool(HOST_RE.fullmatch(host)) and not re.fullmatch(r"[0-9.]+", host)
 
 
 def is_loopback(host: str) -> bool:
     import ipaddress
 
-    if host in LOOPBACK_HOSTS:
+    if host.lower() in LOOPBACK_HOSTS:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -99,9 +101,9 @@ def email_settings(data: Any) -> Dict[str, Any]:
         raise ConfigProblem("to", "must be a list of mail addresses")
     if cfg["enabled"] and not cfg["to"]:
         raise ConfigProblem("to", "needs at least one recipient when enabled")
-    for key in ("heartbeat_minutes", "backup_after_minutes", "timeout"):
-        if not isinstance(cfg[key], (int, float)) or isinstance(cfg[key], bool) or cfg[key] <= 0:
-            raise ConfigProblem(key, "must be a positive number")
+    for key, most in (("heartbeat_minutes", 1440), ("backup_after_minutes", 10080), ("timeout", 300)):
+        if not isinstance(cfg[key], (int, float)) or isinstance(cfg[key], bool) or not 0 < cfg[key] <= most:
+            raise ConfigProblem(key, "must be a positive number of at most %d" % most)
     return cfg
 
 
@@ -110,16 +112,22 @@ def sms_settings(data: Any) -> Dict[str, Any]:
     cfg = _merged(data, SMS_DEFAULTS)
     if not isinstance(cfg["enabled"], bool):
         raise ConfigProblem("enabled", "must be true or false")
-    if (not isinstance(cfg["base_url"], str) or not BASE_URL_RE.fullmatch(cfg["base_url"])
-            or any(part in (".", "..") for part in cfg["base_url"].split("/")[3:])):
-        raise ConfigProblem("base_url", "must be an http(s) URL")
+    url = BASE_URL_RE.fullmatch(cfg["base_url"]) if isinstance(cfg["base_url"], str) else None
+    host = url.group("host").strip("[]") if url else ""
+    if (not url or not host_ok(host) or any(part in (".", "..") for part in (url.group("path") or "").split("/"))
+            or (url.group("port") and not 0 < int(url.group("port")) < 65536)):
+        raise ConfigProblem("base_url", "must be an https URL (http only to a loopback address), with a valid host "
+                                        "and port")
+    if url.group("scheme") == "http" and not is_loopback(host):
+        raise ConfigProblem("base_url", "must use https: the SMS token is sent with every request")
     if not isinstance(cfg["account_sid"], str) or not re.fullmatch(r"[A-Za-z0-9]{0,64}", cfg["account_sid"]):
         raise ConfigProblem("account_sid", "must be letters and digits")
     if not isinstance(cfg["token_env"], str) or not ENV_RE.fullmatch(cfg["token_env"]):
         raise ConfigProblem("token_env", "must name an environment variable (upper-case), not hold a value")
-    for key in ("from",):
-        if cfg["enabled"] and (not isinstance(cfg[key], str) or not PHONE_RE.fullmatch(cfg[key])):
-            raise ConfigProblem(key, "must be a phone number in E.164 form (+441234567890)")
+    if not isinstance(cfg["timeout"], (int, float)) or isinstance(cfg["timeout"], bool) or not 0 < cfg["timeout"] <= 300:
+        raise ConfigProblem("timeout", "must be a positive number of at most 300")
+    if (cfg["enabled"] or cfg["from"]) and (not isinstance(cfg["from"], str) or not PHONE_RE.fullmatch(cfg["from"])):
+        raise ConfigProblem("from", "must be a phone number in E.164 form (+441234567890)")
     if not isinstance(cfg["to"], list) or not all(isinstance(n, str) and PHONE_RE.fullmatch(n) for n in cfg["to"]):
         raise ConfigProblem("to", "must be a list of phone numbers in E.164 form")
     if cfg["enabled"] and (not cfg["to"] or not cfg["account_sid"]):

@@ -30,10 +30,15 @@ except ImportError:  # pragma: no cover - python-dotenv is a dependency of the p
 
 SHARED_PREFIX = "SHARED_"
 # pcloud's own credentials: never a service secret, whatever a project or secret is called.
-RESERVED_VARIABLES = frozenset((
+# The provider tokens: never a service secret, nor a mail/SMS credential variable (those reach every droplet).
+PROVIDER_TOKEN_VARIABLES = frozenset((
     "DO_API_TOKEN", "DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN", "DO_OAUTH_TOKEN", "DO_TOKEN",
+    "PCLOUD_API_TOKEN", "PCLOUD_AGENT_API_TOKEN",
 ))
-RESERVED_PREFIXES = ("PCLOUD_", "ANSIBLE_")
+RESERVED_VARIABLES = PROVIDER_TOKEN_VARIABLES
+# pcloud's own settings, and well-known credentials and process settings of the control node
+RESERVED_PREFIXES = ("PCLOUD_", "ANSIBLE_", "AWS_", "GITHUB_", "GH_", "GITLAB_", "GIT_", "SSH_", "LD_", "PYTHON",
+                     "DOCKER_", "KUBE", "VAULT_", "BAO_")
 
 
 class Secret(NamedTuple):
@@ -65,13 +70,23 @@ def reserved(variable: str, extra: Iterable[str] = ()) -> bool:
     return variable in RESERVED_VARIABLES or variable.startswith(RESERVED_PREFIXES) or variable in set(extra)
 
 
+def reserved_candidate(project: str, environment: str, name: str, shared: Sequence[str] = (),
+                       extra: Iterable[str] = ()) -> Optional[str]:
+    """The first variable a secret would be read from that is one of pcloud's own credentials, or None."""
+    extra = tuple(extra)
+    return next((var for var in candidates(project, environment, name, shared) if reserved(var, extra)), None)
+
+
 def scope_problems(projects: Mapping[str, Sequence[str]]) -> List[Tuple[str, str]]:
-    """``(project, problem)`` for projects whose secret variables would overlap another project's:
-    ``hostomatic-prod``'s ``HOSTOMATIC_PROD_*`` are ``hostomatic``'s prod secrets. ``projects`` maps each
-    project to its environments."""
+    """``(project, problem)`` for projects whose secret variables would overlap another project's or the shared
+    ones: ``hostomatic-prod``'s ``HOSTOMATIC_PROD_*`` are ``hostomatic``'s prod secrets, and a project ``shared``
+    would read ``SHARED_*``. ``projects`` maps each project to its environments."""
     out: List[Tuple[str, str]] = []
     prefixes = sorted((variable_prefix(p), p) for p in projects)
     for prefix, project in prefixes:
+        if (prefix + "_").startswith(SHARED_PREFIX):
+            out.append((project, "its secret variables %s_* are the shared secrets (SHARED_*); rename it" % prefix))
+            continue
         for other_prefix, other in prefixes:
             if other != project and prefix.startswith(other_prefix + "_"):
                 out.append((project, "its secret variables %s_* would also be variables of project %r (%s_*); "
@@ -82,19 +97,19 @@ def scope_problems(projects: Mapping[str, Sequence[str]]) -> List[Tuple[str, str
 
 def read_dotenv(path: str) -> Dict[str, str]:
     """The ``.env`` file of the config dir, parsed as python-dotenv does (``#`` comments, ``export``, single and
-    double quotes, escapes in double quotes, multi-line quoted values). Refused when other users may read it.
+    double quotes, escapes in double quotes, multi-line quoted values). Refused when other users may read it,
+    and read like every spec file (a plain file under 5 MiB, a symlink only inside the config dir).
     A missing file is empty."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
+    from ansible_collections.pcloud.infra.plugins.module_utils.spec import read_text
+
+    if not os.path.lexists(path):
         return {}
-    if not stat.S_ISREG(info.st_mode):
-        raise SpecError("is not a regular file", file=path, field="(file)")
-    if info.st_mode & 0o077:
-        raise SpecError("holds secrets but is readable by others (mode %04o); run: chmod 600 %s"
-                        % (stat.S_IMODE(info.st_mode), path), file=path, field="(mode)")
-    with open(path, encoding="utf-8") as handle:
-        return parse_dotenv(handle.read(), path)
+    text = read_text(path, os.path.dirname(os.path.abspath(path)))
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    if mode & 0o077:
+        raise SpecError("holds secrets but is readable by others (mode %04o); run: chmod 600 %s" % (mode, path),
+                        file=path, line=1, field="(mode)")
+    return parse_dotenv(text, path)
 
 
 def parse_dotenv(text: str, file: str) -> Dict[str, str]:
@@ -123,10 +138,9 @@ def resolve(project: str, environment: str, names: Iterable[str], environ: Mappi
     extra = tuple(reserved_extra)
     for name in names:
         tried = candidates(project, environment, name, shared)
-        refused = [var for var in tried if reserved(var, extra)]
+        refused = reserved_candidate(project, environment, name, shared, extra)
         if refused:
-            missing.append(SpecError("secret %r of %s-%s would be read from %s, which is one of pcloud's own "
-                                     "credentials; rename the secret" % (name, project, environment, refused[0]),
+            missing.append(SpecError(reserved_message(name, project, environment, refused),
                                      file=where, field="projects.%s.secrets" % project))
             continue
         for var in tried:
@@ -143,6 +157,11 @@ def resolve(project: str, environment: str, names: Iterable[str], environ: Mappi
     if missing:
         raise SpecErrors(missing)
     return found
+
+
+def reserved_message(name: str, project: str, environment: str, variable: str) -> str:
+    return ("secret %r of %s-%s would be read from %s, one of pcloud's own credentials or a control-node "
+            "setting; rename the secret" % (name, project, environment, variable))
 
 
 def lookup_variable(name: str, environ: Mapping[str, str], dotenv: Mapping[str, str]) -> Optional[str]:

@@ -772,11 +772,9 @@ def _secret_scope(infra: InfraSpec, deploy: DeploymentConfig, credentials: List[
         for service in deploy.services_for(proj.name):
             for secret in service.secrets:
                 for env in proj.environments:
-                    bad = [v for v in secret_rules.candidates(proj.name, env, secret, deploy.shared_secrets)
-                           if secret_rules.reserved(v, credentials)]
+                    bad = secret_rules.reserved_candidate(proj.name, env, secret, deploy.shared_secrets, credentials)
                     if bad:
-                        problems.add("secret %r of %s-%s would be read from %s, one of pcloud's own credentials; "
-                                     "rename the secret" % (secret, proj.name, env, bad[0]),
+                        problems.add(secret_rules.reserved_message(secret, proj.name, env, bad),
                                      file=deploy.source or DEPLOYMENT_JSON,
                                      field="projects.%s.services.%s.secrets" % (proj.name, service.name))
                         break
@@ -796,7 +794,12 @@ def load_notifications(config_dir: str) -> Tuple[Dict[str, Any], Dict[str, Any]]
             problem = notify_rules.email_file_problem(doc.data) if name == EMAIL_JSON else None
             if problem is not None:
                 raise problem
-            out.append(validate(doc.data))
+            settings = validate(doc.data)
+            for key in ("username_env", "password_env", "token_env"):
+                if settings.get(key) in secret_rules.PROVIDER_TOKEN_VARIABLES:
+                    raise notify_rules.ConfigProblem(key, "%s is a provider token: it must never become a mail or "
+                                                          "SMS credential (it would reach every droplet)" % settings[key])
+            out.append(settings)
         except notify_rules.ConfigProblem as exc:
             problems.add(str(exc).split(": ", 1)[-1], file=path, line=doc.line((exc.field,)), field=exc.field)
         except SpecError as exc:

@@ -115,3 +115,32 @@ def test_versions_are_keyed_and_stable():
     assert v1 == secrets.versions(found, b"fleet-key") and v1["k"][1] == "SHOP_K"
     assert v1 != secrets.versions(found, b"other-key")
     assert "value" not in repr(v1)
+
+
+def test_a_project_named_shared_cannot_read_the_shared_secrets():
+    problems = secrets.scope_problems({"shared": ["prod"], "shop": ["prod"]})
+    assert [p for p, _ in problems] == ["shared"] and "SHARED_*" in problems[0][1]
+
+
+@pytest.mark.parametrize("project, name, variable", [
+    ("aws", "secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+    ("github", "token", "GITHUB_TOKEN"),
+    ("ld", "preload", "LD_PRELOAD"),
+    ("ssh", "auth_sock", "SSH_AUTH_SOCK"),
+])
+def test_control_node_settings_are_never_service_secrets(project, name, variable):
+    assert secrets.reserved_candidate(project, "prod", name) == "%s_PROD_%s" % (project.upper(), name.upper())
+    assert variable in secrets.candidates(project, "prod", name)
+    with pytest.raises(SpecErrors, match="would be read from %s_PROD_" % project.upper()):
+        secrets.resolve(project, "prod", [name], {variable: "x"}, {})
+
+
+def test_read_dotenv_refuses_a_symlink_out_of_the_config_dir(tmp_path):
+    outside = tmp_path / "outside.env"
+    outside.write_text("A=1\n")
+    outside.chmod(0o600)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / ".env").symlink_to(outside)
+    with pytest.raises(SpecError, match="outside the config dir"):
+        secrets.read_dotenv(str(config / ".env"))
