@@ -430,10 +430,7 @@ def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
     if why:
         bad(("git_config", "url_pattern"), why)
         pattern = DEFAULT_URL_PATTERN
-    branch = _get(git, "branch", str, ("git_config",), bad, default="main") or "main"
-    why = branch_problem(branch)
-    if why:
-        bad(("git_config", "branch"), why)
+    branch = _checked(git, "branch", ("git_config",), bad, branch_problem) or "main"
     default_versioning = _versioning(root, (), bad)
     shared: List[str] = []
     for idx, secret in enumerate(_get(root, "shared_secrets", list, (), bad, default=[]) or []):
@@ -457,16 +454,8 @@ def parse_deployment_config(doc: LocatedJSON) -> DeploymentConfig:
             service = _service(sname, sbody, ppath + ("services", sname), bad)
             if service is not None:
                 services.append(service)
-        git_url = _get(body, "git_url", str, ppath, bad)
-        if git_url is not None:
-            why = git_url_problem(git_url)
-            if why:
-                bad(ppath + ("git_url",), why)
-        pbranch = _get(body, "branch", str, ppath, bad)
-        if pbranch is not None:
-            why = branch_problem(pbranch)
-            if why:
-                bad(ppath + ("branch",), why)
+        git_url = _checked(body, "git_url", ppath, bad, git_url_problem)
+        pbranch = _checked(body, "branch", ppath, bad, branch_problem)
         projects.append(ProjectDeploySpec(
             name=pname,
             services=tuple(services),
@@ -505,19 +494,11 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     if stype not in SERVICE_TYPES:
         count(path + ("type",), "unknown service type %s (expected one of %s)"
               % (json_repr(stype), ", ".join(SERVICE_TYPES)))
-    cfile = _get(body, "containerfile_path", str, path, count)
-    if cfile is None and "containerfile_path" not in body:
+    cfile = _checked(body, "containerfile_path", path, count, repo_path_problem)
+    if "containerfile_path" not in body:
         count(path + ("containerfile_path",), "required: the Dockerfile of this service, relative to the repository")
-    elif cfile is not None:
-        why = repo_path_problem(cfile)
-        if why:
-            count(path + ("containerfile_path",), why)
-    context = _get(body, "build_context", str, path, count)
-    if context is not None:
-        why = repo_path_problem(context)
-        if why:
-            count(path + ("build_context",), why)
-    elif cfile is not None:
+    context = _checked(body, "build_context", path, count, repo_path_problem)
+    if context is None and cfile is not None:
         context = posixpath.dirname(posixpath.normpath(cfile)) or "."
     command = _get(body, "command", str, path, count)
     if command is not None:
@@ -621,6 +602,18 @@ def _get(body: Any, key: str, kind: type, path: Tuple[Any, ...], bad, default: A
         return value
     bad(path + (key,), "expected %s, got %s" % (_EXPECT[kind], _tname(value)))
     return None
+
+
+def _checked(body: Any, key: str, path: Tuple[Any, ...], bad, problem) -> Optional[str]:
+    """The string at ``key`` when ``problem(value)`` finds nothing wrong; else report it and return None."""
+    value = _get(body, key, str, path, bad)
+    if value is None:
+        return None
+    why = problem(value)
+    if why:
+        bad(path + (key,), why)
+        return None
+    return value
 
 
 def _project_entries(pmap: Mapping[str, Any], base: Tuple[Any, ...], bad):
