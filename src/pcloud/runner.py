@@ -140,6 +140,8 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
             captured[data["task_action"]] = data.get("res") or {}
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
             errors.append("%s: %s" % (data.get("task", "task"), failure_message(data.get("res") or {})))
+        if kind == "runner_on_unreachable":  # e.g. a droplet presenting another SSH host key than the pinned one
+            errors.append("%s unreachable: %s" % (data.get("host", "host"), failure_message(data.get("res") or {})))
         if kind == "playbook_on_stats":
             stats.update({k: data.get(k) or {} for k in STAT_KEYS})
         return False  # never written to job_events/: task results may hold what a task echoed

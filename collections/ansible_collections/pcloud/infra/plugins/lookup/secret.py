@@ -84,11 +84,10 @@ class LookupModule(LookupBase):
                 return [secrets.lookup_variable(name, os.environ, dotenv) or "" if name else "" for name in terms]
             if not self.get_option("project") or not self.get_option("environment"):
                 raise AnsibleLookupError("pcloud.infra.secret: give project and environment (or variable=true)")
-            loaded = spec.load_spec(config_dir)
             email, sms = spec.load_notifications(config_dir)
             found = secrets.resolve(self.get_option("project"), self.get_option("environment"), terms, os.environ,
                                     dotenv, where=os.path.join(config_dir, spec.DEPLOYMENT_JSON),
-                                    shared=loaded.deploy.shared_secrets,
+                                    shared=spec.load_deployment_config(config_dir).shared_secrets,
                                     reserved_extra=notify.credential_variables(email, sms))
         except PcloudError as exc:
             raise AnsibleLookupError("pcloud.infra.secret: %s" % exc) from exc

@@ -695,6 +695,14 @@ def load_state_file(config_dir: str) -> Optional[LocatedJSON]:
     return load_json_text(read_text(path, config_dir), path)
 
 
+def load_deployment_config(config_dir: str) -> DeploymentConfig:
+    """``deployment_config.json`` of ``config_dir`` (absent: the defaults)."""
+    path = os.path.join(config_dir, DEPLOYMENT_JSON)
+    if not os.path.lexists(path):
+        return DeploymentConfig()
+    return parse_deployment_config(load_json_text(read_text(path, config_dir), path))
+
+
 def load_spec(config_dir: str) -> Spec:
     """Read the spec from ``config_dir``: projects.csv wins over infrastructure_spec."""
     if not os.path.isdir(config_dir):
@@ -730,11 +738,10 @@ def load_spec(config_dir: str) -> Spec:
                      file=csv_path, field="(file)")
     deploy = DeploymentConfig()
     deploy_path = os.path.join(config_dir, DEPLOYMENT_JSON)
-    if os.path.exists(deploy_path):
-        try:
-            deploy = parse_deployment_config(load_json_text(read_text(deploy_path, config_dir), deploy_path))
-        except SpecError as exc:
-            problems.extend(getattr(exc, "errors", [exc]))
+    try:
+        deploy = load_deployment_config(config_dir)
+    except SpecError as exc:
+        problems.extend(getattr(exc, "errors", [exc]))
     credentials: List[str] = []
     try:
         email, sms = load_notifications(config_dir)
