@@ -183,13 +183,13 @@ def _netloc(netloc: str) -> Tuple[Optional[str], Optional[str], str, Optional[st
     user = password = None
     if "@" in netloc:
         userinfo, netloc = netloc.rsplit("@", 1)
-        user, _, pw = userinfo.partition(":")
-        password = pw if ":" in userinfo else None
+        user, colon, pw = userinfo.partition(":")
+        password = pw if colon else None
     port = None
     if netloc.startswith("["):
         if "]" not in netloc:
             raise ValueError("an IPv6 address without its closing ']'")
-        host, _, rest = netloc[1:].partition("]")
+        host, _sep, rest = netloc[1:].partition("]")
         if rest:
             if not rest.startswith(":"):
                 raise ValueError("text after the IPv6 address")
@@ -231,7 +231,7 @@ def git_url_problem(url: object) -> Optional[str]:
         if _dot_segments(scp.group("path")):
             return "Git URL %s has a '.', '..' or empty path segment" % shown(url)
         return None
-    scheme, _, rest = url.partition("://")
+    scheme, _sep, rest = url.partition("://")
     if scheme not in GIT_SCHEMES:
         return "Git URL %s: scheme %s is not allowed (use %s)" % (shown(url), shown(scheme[:20]), ", ".join(GIT_SCHEMES))
     netloc, slash, path = rest.partition("/")
@@ -260,7 +260,7 @@ def git_url_problem(url: object) -> Optional[str]:
 
 
 def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
+    rest = url.partition("://")[2]
     netloc = rest.split("/", 1)[0]
     return url.replace(netloc, "***@" + netloc.rsplit("@", 1)[-1], 1) if "@" in netloc else url
 

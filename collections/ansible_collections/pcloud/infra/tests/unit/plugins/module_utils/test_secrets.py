@@ -66,7 +66,7 @@ def test_shared_secret_from_the_shared_list():
 
 def test_prefix_projects_overlap():
     problems = secrets.scope_problems({"hostomatic": ["prod"], "hostomatic-prod": ["prod"], "shop": ["prod"]})
-    assert [p for p, _ in problems] == ["hostomatic-prod"]
+    assert [p for p, _why in problems] == ["hostomatic-prod"]
     assert "'hostomatic'" in problems[0][1]
     assert secrets.scope_problems({"shop": ["prod"], "shopping": ["prod"]}) == []
 
@@ -119,7 +119,7 @@ def test_versions_are_keyed_and_stable():
 
 def test_a_project_named_shared_cannot_read_the_shared_secrets():
     problems = secrets.scope_problems({"shared": ["prod"], "shop": ["prod"]})
-    assert [p for p, _ in problems] == ["shared"] and "SHARED_*" in problems[0][1]
+    assert [p for p, _why in problems] == ["shared"] and "SHARED_*" in problems[0][1]
 
 
 @pytest.mark.parametrize("project, name, variable", [
