@@ -19,9 +19,11 @@ MOLECULE_CLOUD := $(CURDIR)/.molecule/cloud
 .PHONY: help install lint unit sanity molecule test bench demo clean
 
 help:
-	@echo "make demo   - install, start the local cloud, orchestrate the example fleet, deploy hostomatic to uat and prod"
+	@echo "make demo   - install, start the local cloud and its mail catcher, orchestrate the example fleet, deploy"
+	@echo "              hostomatic to uat and prod; ends once every droplet is healthy, the URLs answer, the heartbeat mail is in"
 	@echo "make test   - install, lint, unit/CLI/local-cloud tests, ansible-test sanity, molecule scenarios"
-	@echo "make bench  - benchmarks: planning 300 projects x 3 envs; orchestrate on the local cloud"
+	@echo "make bench  - benchmarks: planning 300 projects x 3 envs; orchestrate, deploy, failover on the local cloud;"
+	@echo "              health agent CPU/RSS (40 s; PCLOUD_BENCH_FULL=1 for the 10-minute figure)"
 
 install: $(STAMP)
 
@@ -46,6 +48,7 @@ sanity: install
 
 # Every role scenario on a local cloud of its own (real droplets, real SSH), removed afterwards.
 molecule: install
+	$(BIN)/python -c 'from pcloud.localcloud import control; control.purge_orphan("pcloud-molecule", "pcmol")'
 	$(BIN)/pcloud --config-dir $(MOLECULE_CLOUD) local up --port 0 --network pcloud-molecule \
 	  --subnet 10.199.40.0/24 --name pcmol
 	eval "$$($(BIN)/pcloud --config-dir $(MOLECULE_CLOUD) local env)"; \
@@ -64,6 +67,7 @@ bench: install
 	$(BIN)/python benchmarks/orchestrate.py
 	$(BIN)/python benchmarks/deploy.py
 	$(BIN)/python benchmarks/failover.py
+	$(BIN)/python benchmarks/agent.py
 
 demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) init --example
@@ -75,14 +79,12 @@ demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) platform
 	$(BIN)/pcloud --config-dir $(CONFIG) status
 	@echo
-	@echo "The example project through the load balancer on master:"
-	@ip=$$(.venv/bin/python -c "import json; print(json.load(open('$(CONFIG)/infrastructure.json'))['droplets']['pcloud-master']['ip'])"); \
-	for env in uat prod; do for svc in backend frontend; do echo "  http://$$ip/hostomatic/$$env/$$svc/"; done; done; \
-	echo "  http://$$ip/lb-status"; \
-	echo "  try: curl -X POST -d '{\"name\": \"hello\"}' http://$$ip/hostomatic/uat/backend/api/items"
+	@# waits for every droplet 'ok', each printed URL answering 200 and master's heartbeat mail; fails otherwise
+	$(BIN)/python -m pcloud.demo --config-dir $(CONFIG)
 	@echo "Reach the droplets (host keys pinned in $(CONFIG)/ssh/known_hosts):"
 	@echo "  ssh -i $(CONFIG)/ssh/id_ed25519 -o UserKnownHostsFile=$(CONFIG)/ssh/known_hosts -o HostKeyAlias=<droplet> root@<IP>, or"
 	@echo "  PCLOUD_CONFIG_DIR=$(abspath $(CONFIG)) $(BIN)/ansible all -i inventory/pcloud.yml -m ansible.builtin.ping"
+	@echo "Tear it down: $(BIN)/pcloud --config-dir $(CONFIG) local down --purge"
 
 clean:
 	rm -rf $(VENV) .ansible .cache .molecule $(COLLECTION)/tests/output

@@ -26,6 +26,7 @@ import docker
 
 from pcloud import loadgen
 from pcloud.loadgen import Load
+from pcloud.localcloud import control
 
 PCLOUD = str(Path(sys.executable).parent / "pcloud")
 
@@ -58,6 +59,15 @@ def master_container(client: docker.DockerClient, cloud: str):
     return client.containers.list(filters={"label": ["pcloud.cloud=" + cloud, "pcloud.droplet.name=pcloud-master"]})[0]
 
 
+def remove_project_containers(client: docker.DockerClient, cloud: str, project: str) -> None:
+    """Remove a project's containers from every droplet's own engine (the host's engine only runs the droplets)."""
+    for droplet in client.containers.list(filters={"label": "pcloud.cloud=" + cloud}):
+        code, out = droplet.exec_run(["sh", "-c", "docker ps -aq --filter label=pcloud.project=%s | xargs -r docker rm -f"
+                                      % project])
+        if code != 0:
+            raise SystemExit("removing %s's containers on %s failed: %s" % (project, droplet.name, out.decode()))
+
+
 def load_from(container, url: str, args: argparse.Namespace) -> dict:
     """Run pcloud/loadgen.py (standard library only) inside a droplet and read its figures."""
     script = Path(loadgen.__file__).read_text()
@@ -77,6 +87,7 @@ def main() -> int:
     client = docker.from_env()
     with tempfile.TemporaryDirectory(prefix="pcloud-bench-") as tmp:
         config = os.path.join(tmp, "config")
+        control.purge_orphan("pcloud-bench", "pcbench")  # a killed earlier run
         try:
             pcloud(config, "local", "up", "--port", "0", "--network", "pcloud-bench", "--subnet", "10.199.16.0/24",
                    "--name", "pcbench")
@@ -88,9 +99,7 @@ def main() -> int:
             # this cloud's example repository is a new commit: nothing of it is built yet; --no-cache also skips the
             # layer cache, without touching images other clouds on this engine use
             cold_s, cold = timed(config, "deploy", "uat", "hostomatic", "--no-cache")
-            for container in client.containers.list(all=True, filters={"label": ["pcloud.cloud=" + cloud,
-                                                                                  "pcloud.project=hostomatic"]}):
-                container.remove(force=True)
+            remove_project_containers(client, cloud, "hostomatic")
             cached_s, cached = timed(config, "deploy", "uat", "hostomatic")
             noop_s, noop = timed(config, "deploy", "uat", "hostomatic")
             prod_s, prod = timed(config, "deploy", "prod", "hostomatic")

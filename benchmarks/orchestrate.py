@@ -21,6 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from pcloud.localcloud import control
 from pcloud.localcloud.engine import Engine
 
 PCLOUD = str(Path(sys.executable).parent / "pcloud")
@@ -48,6 +49,7 @@ def main() -> int:
     os.environ.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     with tempfile.TemporaryDirectory(prefix="pcloud-bench-") as tmp:
         config = os.path.join(tmp, "config")
+        control.purge_orphan("pcloud-bench", "pcbench")  # a killed earlier run
         try:
             endpoint = json.loads(pcloud(config, "local", "up", "--port", "0", "--network", "pcloud-bench",
                                          "--subnet", "10.199.16.0/24", "--name", "pcbench", "--json"))

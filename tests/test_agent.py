@@ -13,9 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from pcloud import _collection  # noqa: F401
+from pcloud.agent import docker_api
 from pcloud.agent.service import Agent
 
-from ansible_collections.pcloud.infra.plugins.module_utils import agentauth, health  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import agentauth, health, lbconf  # isort: skip
 
 IPS = {"pcloud-master": "127.0.0.2", "shop-web1": "127.0.0.3", "shop-web2": "127.0.0.4"}
 STATE = {
@@ -38,10 +39,13 @@ class Clock:
 
 
 class NoDocker:
-    class containers:  # noqa: N801 - the docker SDK's shape
-        @staticmethod
-        def list(all=False):  # noqa: A002
-            return []
+    """An engine without containers (``pcloud.agent.docker_api.Engine``'s shape)."""
+
+    def containers(self):
+        return []
+
+    def read_file(self, ref, path):
+        raise docker_api.DockerError("No such container: %s" % ref, status=404)
 
 
 FLEET_KEY = bytes(range(32))
@@ -332,14 +336,18 @@ def test_master_mails_heartbeats_and_a_backup_takes_over(fleet, mailbox):
     inbox, port = mailbox
     for agent in agents.values():
         agent.config["notify"] = notify_settings(port)
+    for name in ("shop-web1", "shop-web2"):
+        agents[name].started_at = clock.now - 1000  # had they not seen master's heartbeat, they would send a backup
     agents["pcloud-master"].heartbeat()
     agents["pcloud-master"].heartbeat()  # within the period: nothing more
     assert len(inbox.subjects) == 1 and inbox.subjects[0].startswith("\u26a0\ufe0f Infrastructure degraded - ")
     assert "Web droplets:      0/2 healthy" in inbox.bodies[0]  # nothing deployed: services missing
     assert "shop-uat-backend" in inbox.bodies[0]
-    clock.now += 100
+    clock.now += 95
+    rounds(clock, agents, ["shop-web1", "shop-web2"], 1)  # their probes of master carry its last heartbeat time
     for name in ("shop-web1", "shop-web2"):
         agents[name].heartbeat()  # they see master's heartbeat, 100 s old: no backup
+        assert agents[name]._notifier is None  # nothing to send: no mail library loaded
     assert len(inbox.subjects) == 1
     # master goes silent; backup_after_minutes after its last heartbeat the lowest web droplet sends the backup
     servers["pcloud-master"].shutdown()
@@ -365,39 +373,138 @@ def test_a_dead_mail_server_never_stops_monitoring(fleet):
     assert report["monitors"]["shop-web1"]["failures"] == 0  # still probing
 
 
-class FakeContainer:
-    def __init__(self, name, status):
-        self.name, self.status, self.starts = name, status, 0
-        self.attrs = {"RestartCount": 0}
+class FakeEngine:
+    """A Docker engine in memory (``pcloud.agent.docker_api.Engine``'s shape): containers by name, files in the load
+    balancer's container, and the commands run in containers with their exit codes."""
 
-    def start(self):
-        self.starts += 1
-        self.status = "running"
+    def __init__(self, containers=(), files=None, nginx_t=0):
+        self.states = dict(containers)  # name -> state
+        self.files = dict(files or {})
+        self.nginx_t = nginx_t
+        self.calls = []
+
+    def containers(self):
+        self.calls.append("list")
+        return [{"id": "id-" + n, "name": n, "state": state} for n, state in self.states.items()]
+
+    def restart_count(self, ref):
+        self.calls.append(("inspect", ref))
+        return 0
+
+    def start(self, ref):
+        self.calls.append(("start", ref))
+        self.states[ref[len("id-"):]] = "running"
+
+    def exec(self, ref, argv):
+        self.calls.append(("exec", ref, tuple(argv)))
+        return (self.nginx_t if argv[:2] == ["nginx", "-t"] else 0), b""
+
+    def read_file(self, ref, path):
+        return self.files[(ref, path)].encode()
+
+    def write_file(self, ref, path, data):
+        self.files[(ref, path)] = data.decode()
 
 
 def test_a_stopped_worker_is_restarted_and_reported():
     state = {"droplets": {"pcloud-master": {"ip": "127.0.0.2", "role": "master", "monitors": []}},
              "projects": {"shop-uat": {"jobs": {"type": "worker", "assigned_droplets": ["pcloud-master"],
                                                 "service_name": "shop-uat-jobs"}}}}
-    worker = FakeContainer("pc-shop-uat-jobs", "exited")
-
-    class Docker:
-        class containers:  # noqa: N801 - the docker SDK's shape
-            @staticmethod
-            def list(all=False):  # noqa: A002
-                return [worker, FakeContainer("someone-else", "exited")]
-
-    agent = Agent(health.agent_config(state, "pcloud-master", "pc"), clock=Clock(), docker_client=Docker())
+    engine = FakeEngine({"pc-shop-uat-jobs": "exited", "someone-else": "exited"})
+    agent = Agent(health.agent_config(state, "pcloud-master", "pc"), clock=Clock(), docker_client=engine)
     agent.tick()
-    assert worker.starts == 0  # stopped for one round only: maybe a deploy replacing it
+    assert ("start", "id-pc-shop-uat-jobs") not in engine.calls  # stopped for one round only: maybe a deploy replacing it
     agent.tick()
-    assert worker.starts == 1 and agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 1}
+    assert engine.calls.count(("start", "id-pc-shop-uat-jobs")) == 1 and agent.report()["worker_restarts"] == {
+        "pc-shop-uat-jobs": 1}
+    assert agent.report()["containers"]["workers"] == [{"service": "shop-uat-jobs", "running": True}]
     agent.tick()  # running again: nothing to do
-    assert worker.starts == 1
-    worker.status = "exited"
+    assert engine.calls.count(("start", "id-pc-shop-uat-jobs")) == 1
+    engine.states["pc-shop-uat-jobs"] = "exited"
     agent.tick()
     agent.tick()
     assert agent.report()["worker_restarts"] == {"pc-shop-uat-jobs": 2}
+    assert ("start", "id-someone-else") not in engine.calls  # never a container that is not ours
+
+
+def test_health_answers_from_the_rounds_reading_of_the_engine():
+    """The engine is read once per round however often the monitors ask for /health (the agent's overhead)."""
+    state = {"droplets": {"pcloud-master": {"ip": "127.0.0.2", "role": "master", "monitors": []}},
+             "projects": {"shop-uat": {"web": {"type": "web", "port": 8100, "assigned_droplets": ["pcloud-master"],
+                                               "service_name": "shop-uat-web"}}}}
+    engine = FakeEngine({"pc-shop-uat-web": "running", "pc-nginx-lb": "running", "other": "running"})
+    agent = Agent(health.agent_config(state, "pcloud-master", "pc"), clock=Clock(), docker_client=engine)
+    assert agent.report()["containers"]["missing"] == []  # before the first round: read now
+    agent.tick()
+    engine.calls.clear()
+    reports = [agent.report() for _ in range(5)]
+    assert engine.calls == [] and all(r["status"] == "ok" for r in reports)
+    engine.states["pc-shop-uat-web"] = "exited"
+    assert agent.report()["containers"]["missing"] == []  # until the next round
+    agent.tick()
+    assert agent.report()["containers"]["missing"] == ["shop-uat-web"]
+    assert engine.calls.count("list") == 1 and ("inspect", "id-other") not in engine.calls  # only ours are inspected
+
+
+def lb_agent(nginx_t=0):
+    include = lbconf.render({"shop-uat-backend": ["127.0.0.3:8100", "127.0.0.4:8100"]}, [])
+    engine = FakeEngine({"pc-nginx-lb": "running"}, {("pc-nginx-lb", lbconf.INCLUDE_PATH): include}, nginx_t=nginx_t)
+    return Agent(health.agent_config(STATE, "pcloud-master", "pc"), clock=Clock(), docker_client=engine), engine, include
+
+
+def lb_status(engine):
+    return json.loads(engine.files[("pc-nginx-lb", lbconf.INCLUDE_PATH)].split("default '", 1)[1].split("';", 1)[0])
+
+
+def test_a_drain_re_renders_the_include_that_lb_status_answers_from():
+    agent, engine, include = lb_agent()
+    assert agent.drain("shop-web1") is True
+    assert lb_status(engine) == {"shop-uat-backend": ["127.0.0.4:8100"], "drained": {"shop-uat-backend": ["127.0.0.3:8100"]}}
+    assert engine.calls[-2:] == [("exec", "pc-nginx-lb", ("nginx", "-t", "-q")), ("exec", "pc-nginx-lb", ("nginx", "-s", "reload"))]
+    engine.calls.clear()
+    assert agent.drain("shop-web1") is True and engine.calls == []  # already drained: no reload
+    assert agent.drain("shop-web2") is True
+    assert lb_status(engine) == {"shop-uat-backend": [], "drained": {"shop-uat-backend": ["127.0.0.3:8100", "127.0.0.4:8100"]}}
+    assert agent.drain("shop-web1", undrain=True) and agent.drain("shop-web2", undrain=True)
+    assert engine.files[("pc-nginx-lb", lbconf.INCLUDE_PATH)] == include
+
+
+def test_a_drain_nginx_refuses_is_rolled_back():
+    agent, engine, include = lb_agent(nginx_t=1)
+    assert agent.drain("shop-web1") is False
+    assert engine.files[("pc-nginx-lb", lbconf.INCLUDE_PATH)] == include
+    assert ("exec", "pc-nginx-lb", ("nginx", "-s", "reload")) not in engine.calls
+
+
+def test_only_masters_agent_drains():
+    web = Agent(health.agent_config(STATE, "shop-web1", "pc"), clock=Clock(), docker_client=FakeEngine())
+    assert web.drain("shop-web2") is False
+
+
+def test_the_agent_ships_as_one_self_contained_file(tmp_path):
+    """The role's zip application of the agent (roles/health_monitor/vars/main.yml) runs with nothing but Python's
+    standard library: no pcloud package, no collection, no docker SDK."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from ansible_collections.pcloud.infra.plugins.module_utils import zipapp
+
+    repo = Path(__file__).resolve().parents[1]
+    role = repo / "collections" / "ansible_collections" / "pcloud" / "infra" / "roles" / "health_monitor"
+    listed = yaml.safe_load((role / "vars" / "main.yml").read_text())["_health_monitor_sources"]
+    sources = {name: Path(path.replace("{{ __health_monitor_agent_dir }}", str(repo / "src" / "pcloud" / "agent"))
+                          .replace("{{ _health_monitor_module_utils }}", str(role.parents[1] / "plugins" / "module_utils")))
+               .read_text() for name, path in listed.items()}
+    bundle = tmp_path / "agent.pyz"
+    bundle.write_bytes(zipapp.zipapp(sources, "pcloud_agent"))
+    assert zipapp.zipapp(sources, "pcloud_agent") == bundle.read_bytes()  # the same bytes: a stable label hash
+    # -I -S: no site-packages (no pcloud, no docker SDK, no Jinja), no PYTHONPATH; only what the file carries
+    ran = subprocess.run([sys.executable, "-I", "-S", str(bundle), "--help"], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert ran.returncode == 0 and "--config CONFIG" in ran.stdout, ran.stdout + ran.stderr
 
 
 class SmsProvider(BaseHTTPRequestHandler):

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pcloud.localcloud.api import LocalCloud, create_app
-from pcloud.localcloud.engine import CloudConfig
+from pcloud.localcloud.engine import TEMPLATE_VOLUME, CloudConfig
 from pcloud.localcloud.store import Store
 
 from ansible_collections.pcloud.infra.plugins.module_utils.hostkeys import render_cloud_config  # isort: skip
@@ -24,8 +24,8 @@ class FakeEngine:
         self.cloud = CloudConfig("pctest", "abc", "net", "10.199.9.0/24")
         self.created = []
 
-    def create(self, droplet_id, name, size, ip, image, authorized_keys, host_keys=None):
-        self.created.append({"name": name, "host_keys": host_keys})
+    def create(self, droplet_id, name, size, ip, image, authorized_keys, host_keys=None, seed_volume=None):
+        self.created.append({"name": name, "host_keys": host_keys, "seed_volume": seed_volume})
         return "container-%d" % droplet_id
 
     def exists(self, _container):
@@ -82,6 +82,7 @@ def test_no_host_keys_in_user_data_leaves_the_droplet_its_own(api, user_data):
     status, _body = post(dict(BODY, user_data=user_data))
     assert status == 202
     assert engine.created[-1]["host_keys"] == {}
+    assert engine.created[-1]["seed_volume"] == TEMPLATE_VOLUME  # a distribution image: the template's engine data
 
 
 @pytest.mark.parametrize("user_data, message", [

@@ -29,10 +29,10 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (  # 
 )
 from ansible_collections.pcloud.infra.plugins.module_utils import spec as specmod  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import topology  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import fleet, names, releases, spec_edit  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import incident_store, release_store  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import fleet, fleetkey, names, releases, spec_edit  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import incident_store, registry, release_store  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
-from ansible_collections.pcloud.infra.plugins.module_utils import health, snapshots  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils import agentprobe, health, snapshots  # isort: skip
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("validate", "check the spec; exit 2 with FILE:LINE: field: problem lines when it is invalid")
     add("plan", "show the desired state (and, with a provider, what would be created or destroyed)", data=True)
     add("status", "show the rendered state and what the provider reports", data=True)
-    orch = add("orchestrate", "create, resize and destroy droplets to match the spec; firewall; infrastructure.json")
+    orch = add("orchestrate", "create, resize and destroy droplets to match the spec; firewall; infrastructure.json; a health agent on each")
     _run_flags(orch)
     project = add("project", "add or remove a project, then orchestrate")
     project_sub = project.add_subparsers(dest="project_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -167,13 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     _run_flags(upd)
     local = add("local", "the local cloud: a DigitalOcean-compatible API whose droplets are Docker containers")
     local_sub = local.add_subparsers(dest="local_command", metavar="ACTION", parser_class=_Parser, required=True)
-    local_up = local_sub.add_parser("up", help="install/start Docker, build images, start the API server")
+    local_up = local_sub.add_parser("up", help="install/start Docker, build images, start the API server and, when "
+                                                "email_config.json mails to 127.0.0.1, the mail catcher")
     local_up.add_argument("--port", type=int, default=None, help="API port (0 picks a free one; default 8910)")
     local_up.add_argument("--network", default=None, help="droplet network name (first start only)")
     local_up.add_argument("--subnet", default=None, help="droplet network subnet (first start only)")
     local_up.add_argument("--name", default=None, help="container name prefix (first start only)")
     local_up.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
-    local_down = local_sub.add_parser("down", help="stop the API server")
+    local_down = local_sub.add_parser("down", help="stop the API server and the mail catcher")
     local_down.add_argument("--purge", action="store_true", help="also remove every droplet, snapshot and network")
     local_status = local_sub.add_parser("status", help="is the server running, how many droplets")
     local_status.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
@@ -216,7 +217,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     written, kept = [], []
     data = resources.files("pcloud") / "data" / "init"
     for target, source in INIT_FILES.items():
-        if args.example and target == "deployment_config.json":
+        if args.example and target in ("projects.csv", "deployment_config.json"):
             continue  # the example writes its own
         path = os.path.join(config_dir, target)
         if os.path.exists(path):
@@ -225,15 +226,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         _write_new(path, (data / source).read_bytes(), 0o644)
         written.append(path)
-    key = os.path.join(config_dir, "ssh", "id_ed25519")
-    if os.path.exists(key):
-        kept.append(key)
-    else:
-        private, public = _ed25519_pair()
-        os.makedirs(os.path.dirname(key), mode=0o700, exist_ok=True)
-        _write_new(key, private, 0o600)
-        _write_new(key + ".pub", public, 0o644)
-        written.extend([key, key + ".pub"])
+    key = fleetkey.ensure_fleet_key(config_dir)  # orchestrate makes it too, when a config dir lacks it
+    written.extend(p for p in key.created if not os.path.isdir(p))
+    if not key.created:
+        kept.append(key.path)
     if args.example:
         from pcloud.example import install_example
 
@@ -251,31 +247,10 @@ def _write_new(path: str, content: bytes, mode: int) -> None:
         handle.write(content)
 
 
-def _ed25519_pair() -> tuple[bytes, bytes]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    key = Ed25519PrivateKey.generate()
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return private, public + b" pcloud-fleet\n"
-
-
 def load_plan(config_dir: str) -> tuple[specmod.Spec, Dict[str, Any]]:
-    """Spec + desired state, with earlier allocations kept; every problem as SpecErrors."""
-    spec = specmod.load_spec(config_dir)
-    previous = specmod.load_state_file(config_dir)
-    try:
-        state = topology.build_state(spec, previous.data if previous else None)
-    except SpecError as exc:
-        if exc.file is None:
-            exc.file = spec.infra.source
-        raise
-    problems = topology.validate_state(state)
-    if problems:
-        raise SpecErrors(SpecError(p, file=spec.infra.source) for p in problems)
-    return spec, state
+    """Spec + desired state, with earlier allocations kept; every problem as SpecErrors (the modules' validation)."""
+    loaded = fleet.load_plan(config_dir)
+    return loaded.spec, loaded.state
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -333,7 +308,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "ip": topology.public_ipv4(have) if have else body.get("ip"),
             "status": (have or {}).get("status", "absent" if droplets is not None else "unknown"),
         })
-    reports = _agent_reports({r["name"]: r["ip"] for r in rows if r["ip"] and r["status"] == "active"})
+    # each droplet agent's /health (port 8080 is open to the admin IP), in parallel; None when it does not answer
+    reports = agentprobe.agent_reports({r["name"]: r["ip"] for r in rows if r["ip"] and r["status"] == "active"})
     seen = health.seen_by(reports, rendered.get("droplets", {}))
     for row in rows:
         report = reports.get(row["name"])
@@ -359,22 +335,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _agent_reports(ips: Mapping[str, str]) -> Dict[str, Optional[Dict[str, Any]]]:
-    """Each droplet agent's /health (port 8080 is open to the admin IP), in parallel; None when it does not answer."""
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
-    def fetch(ip: str) -> Optional[Dict[str, Any]]:
-        try:
-            with urllib.request.urlopen("http://%s:%d/health" % (ip, health.AGENT_PORT), timeout=3) as resp:  # noqa: S310
-                return json.loads(resp.read())
-        except (OSError, ValueError):
-            return None
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(ips, pool.map(fetch, ips.values())))
-
-
 def cmd_local(args: argparse.Namespace) -> int:
     from pcloud.localcloud import control, settings
     from pcloud.localcloud.engine import EngineError
@@ -387,17 +347,28 @@ def cmd_local(args: argparse.Namespace) -> int:
                 subnet=args.subnet or settings.DEFAULT_SUBNET,
                 port=settings.DEFAULT_PORT if args.port is None else args.port,
                 log=lambda line: print(line, file=sys.stderr))
+            catcher = _start_mail_catcher(config_dir, running["droplet_url"])
             if args.json:
-                print(json.dumps({"url": running["url"], "droplet_url": running["droplet_url"], "pid": running["pid"]}))
+                print(json.dumps({"url": running["url"], "droplet_url": running["droplet_url"], "pid": running["pid"],
+                                  "mail_catcher": catcher}))
             else:
                 # never the token itself: it would stay in terminal scrollback and CI logs
                 print("local cloud up: %s (droplets reach it at %s)" % (running["url"], running["droplet_url"]))
                 print("token: in %s (mode 0600); for a shell: eval \"$(pcloud --config-dir %s local env)\""
                       % (settings.path(config_dir, "token"), shlex.quote(config_dir)))
+                if catcher:
+                    print("mail catcher: SMTP on %s; the mail lands in %s/new"
+                          % (", ".join(catcher["addresses"]), catcher["maildir"]))
         elif args.local_command == "down":
+            from pcloud import mailcatcher
+
+            mailcatcher.stop(config_dir, log=lambda line: print(line, file=sys.stderr))
             control.down(config_dir, purge=args.purge, log=lambda line: print(line, file=sys.stderr))
         elif args.local_command == "status":
+            from pcloud import mailcatcher
+
             info = control.status(config_dir)
+            info["mail_catcher"] = (mailcatcher.running(config_dir) or {}).get("addresses")
             print(json.dumps(info, indent=2, sort_keys=True) if args.json else
                   "\n".join("%s: %s" % (k, v) for k, v in sorted(info.items())))
             return EXIT_OK if info["running"] else EXIT_FAILED
@@ -416,12 +387,37 @@ def cmd_local(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _start_mail_catcher(config_dir: str, droplet_url: str) -> Optional[Dict[str, Any]]:
+    """The mail catcher of the local cloud, when email_config.json sends mail to this machine's loopback: it
+    listens there and on the droplet network's gateway (the agents' mail goes there), at smtp_port. A mail
+    config elsewhere, or a catcher that cannot start, is one line on stderr and the cloud still comes up."""
+    from urllib.parse import urlsplit
+
+    from pcloud import mailcatcher
+
+    try:
+        email, _sms = specmod.load_notifications(config_dir)
+    except SpecError as exc:
+        print("pcloud: no mail catcher: %s" % str(exc).splitlines()[0], file=sys.stderr)
+        return None
+    port = mailcatcher.catch_port(email)
+    if port is None:
+        return None
+    try:
+        hosts = list(dict.fromkeys(["127.0.0.1", urlsplit(droplet_url).hostname or "127.0.0.1"]))
+        return mailcatcher.start(config_dir, hosts, port)
+    except mailcatcher.CatcherError as exc:
+        print("pcloud: no mail catcher: %s" % exc, file=sys.stderr)
+        return None
+
+
 def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = None,
                 edit: Optional[Callable[[], str]] = None) -> int:
     """Validate, optionally edit the spec, then run playbooks/orchestrate.yml under the config dir lock."""
     from pcloud.runner import run_playbook
 
     config_dir = os.path.abspath(args.config_dir)
+    _notifier(config_dir)  # the agents' mail and SMS settings: exit 2 naming file and field before anything runs
     if edit is None:
         # bad input and an unconfirmed destruction stop here, before the lock file or any change
         confirmed = _confirm_destruction(args, config_dir)
@@ -439,9 +435,16 @@ def orchestrate(args: argparse.Namespace, extravars: Optional[Dict[str, Any]] = 
         if confirmed:
             variables["pcloud_confirm_destroy"] = True
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        # against the inventory: once the droplets exist, the playbook configures the health agent on each
         result = run_playbook("orchestrate", config_dir, variables, check=args.check, quiet=True,
-                              watch=("pcloud.infra.pcloud_state_info", "pcloud.infra.pcloud_state"), progress=progress)
-    plan = result.results.get("pcloud.infra.pcloud_state_info") or {}
+                              inventory=str(REPO_INVENTORY),
+                              watch=("pcloud.infra.pcloud_state_info", "pcloud.infra.pcloud_state",
+                                     "pcloud.infra.pcloud_fleet_key"), progress=progress)
+    made = (result.results.get("pcloud.infra.pcloud_fleet_key") or {}).get("created")
+    if made:  # a config dir with only a spec: orchestrate made what 'pcloud init' writes for it
+        print("%s the fleet SSH key pair ('pcloud init' writes it too): %s"
+              % ("would create" if args.check else "created", ", ".join(made)), file=sys.stderr)
+    plan = result.first.get("pcloud.infra.pcloud_state_info") or {}  # orchestrate's plan; the agents' comes after
     changes = plan.get("changes") or {}
     summary = result.summary()
     summary["check"] = bool(args.check)
@@ -532,11 +535,13 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     progress = None if args.json else (lambda line: print(line, file=sys.stderr))
     result = run_playbook("reproduce", config_dir, {"pcloud_tag": args.tag, "pcloud_reproduce_dir": target,
                                                     "pcloud_reproduce_build": not args.no_build},
-                          quiet=True, watch=("community.docker.docker_image_info",), progress=progress)
+                          quiet=True, watch=("community.docker.docker_image_info",), progress=progress,
+                          inventory=None if args.no_build else str(REPO_INVENTORY))
     summary = result.summary()
     summary.update(tag=args.tag, project_env=record["project_env"], commit=record["commit"], dir=target)
     if result.ok and not args.no_build:
-        rebuilt = {svc: ref.rsplit(":", 1)[0] + ":reproduce-" + args.tag for svc, ref in record["images"].items()}
+        project = record["project_env"].rsplit("-", 1)[0]
+        rebuilt = registry.reproduce_images(project, sorted(record["images"]), args.tag)
         ids = releases.image_ids(rebuilt, result.results.get("community.docker.docker_image_info", {}).get("images") or [])
         summary["images"] = {svc: {"released": record["image_ids"].get(svc), "rebuilt": ids[svc],
                                    "identical": ids[svc] == record["image_ids"].get(svc)} for svc in sorted(ids)}
@@ -673,7 +678,7 @@ def cmd_platform(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Drain + replace (playbooks/recover.yml), re-converge each project-env on the droplet from its newest
-    release (playbooks/deploy.yml with those images), refresh the agents (playbooks/platform.yml)."""
+    release (playbooks/deploy.yml with those images), then refresh the agents (playbooks/agents.yml)."""
     import time
 
     from pcloud.runner import run_playbook
@@ -737,7 +742,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
                     "pcloud_project": project, "pcloud_env": env, "pcloud_images_override": history[-1]["images"],
                     "pcloud_override_commit": history[-1]["commit"]},
                     limit="localhost,%s,%s" % (topology.MASTER, args.droplet)) and ok
-            ok = step("health agents", "agents", {}) and ok
+            ok = step("health agents", "agents", {}) and ok  # last: the replacement serves first
             if standby:
                 ok = step("load balancer back to master", "lb_move", {"pcloud_lb_to": topology.MASTER}) and ok
         incident.update(status="recovered" if ok else "failed", seconds=round(time.monotonic() - started, 1),
@@ -785,8 +790,8 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
             raise SpecError(why, file="(arguments)", field="--branch")
     config_dir = os.path.abspath(args.config_dir)
     path = os.path.abspath(args.project_path) if args.project_path else ""
-    if path and not os.path.isdir(os.path.join(path, ".git")):
-        raise SpecError("not a Git working copy: %s" % path, file="(arguments)", field="--project-path")
+    if path and not os.path.isdir(path):
+        raise SpecError("not a directory: %s" % path, file="(arguments)", field="--project-path")
     with ConfigLock(config_dir, "deploy"):
         spec, state = load_plan(config_dir)
         if spec.infra.project(args.project) is None:
@@ -801,9 +806,16 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
                                                      "pcloud_build_nocache": bool(getattr(args, "no_cache", False)),
                                                      "pcloud_snapshots": not getattr(args, "no_snapshot", False),
                                                      **(override or {})},
-                              quiet=True, inventory=str(REPO_INVENTORY), progress=progress)
+                              quiet=True, inventory=str(REPO_INVENTORY), progress=progress,
+                              watch=("pcloud.infra.pcloud_git_info",))
     summary = result.summary()
     summary.update(project=args.project, environment=args.env)
+    local = result.first.get("pcloud.infra.pcloud_git_info") or {} if path else {}
+    if local.get("build") and not local.get("taggable", True):
+        summary["note"] = ("%s %s: built as %s, the hash of its files; such a build gets no UAT tag (prod promotes "
+                           "only tagged commits)" % (path, "has uncommitted changes" if local.get("is_repo")
+                                                     else "is not a Git repository", local["build"][:12]))
+        print("pcloud: %s" % summary["note"], file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:

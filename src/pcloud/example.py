@@ -1,4 +1,5 @@
-"""``pcloud init --example``: the example project as a real Git repository, its deployment config and secrets."""
+"""``pcloud init --example``: the example project as a real Git repository, its fleet (projects.csv), its deployment
+config and secrets."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from ansible_collections.pcloud.infra.plugins.module_utils.secrets import projec
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "hostomatic"
 PROJECT = "hostomatic"
+# What ``make demo`` deploys (in that order), and so all the example declares: a project-env that is declared but
+# never deployed leaves its droplets "degraded" (the agents expect its containers).
+ENVIRONMENTS = ("uat", "prod")
+SERVERS, SIZE = 3, "s-2vcpu-4gb"
 
 
 def _git(*args: str, cwd: str) -> None:
@@ -25,9 +30,17 @@ def _git(*args: str, cwd: str) -> None:
 
 
 def install_example(config_dir: str, kept: List[str]) -> List[str]:
-    """Write deployment_config.json, git/hostomatic.git and .env unless they exist (listed in ``kept``)."""
+    """Write projects.csv, deployment_config.json, git/hostomatic.git and .env unless they exist (listed in ``kept``)."""
     config_dir = os.path.abspath(config_dir)
     written: List[str] = []
+    csv_path = os.path.join(config_dir, "projects.csv")
+    if os.path.exists(csv_path):
+        kept.append(csv_path)
+    else:
+        with open(csv_path, "w", encoding="utf-8") as handle:
+            handle.write("Project,Servers,MasterSpec,WebSpec,Environments\n%s,%d,%s,%s,%s\n"
+                         % (PROJECT, SERVERS, SIZE, SIZE, ";".join(ENVIRONMENTS)))
+        written.append(csv_path)
     git_dir = os.path.join(config_dir, "git")
     repo = os.path.join(git_dir, "%s.git" % PROJECT)
     with open(EXAMPLE_DIR / "deployment_config.json", encoding="utf-8") as handle:

@@ -34,6 +34,7 @@ class RunResult:
     rc: int
     hosts: Dict[str, Dict[str, int]] = field(default_factory=dict)
     results: Dict[str, Any] = field(default_factory=dict)  # last result of each watched module
+    first: Dict[str, Any] = field(default_factory=dict)  # first result of each watched module
     errors: List[str] = field(default_factory=list)
 
     def total(self, key: str) -> int:
@@ -125,6 +126,7 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     captured: Dict[str, Any] = {}
+    first: Dict[str, Any] = {}
     errors: List[str] = []
     stats: Dict[str, Any] = {}
     tail: Deque[str] = collections.deque(maxlen=TAIL_LINES)
@@ -138,6 +140,7 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
             progress("- %s" % data.get("task", "").strip())
         if kind == "runner_on_ok" and data.get("task_action") in watch:
             captured[data["task_action"]] = data.get("res") or {}
+            first.setdefault(data["task_action"], captured[data["task_action"]])
         if kind == "runner_on_failed" and not data.get("ignore_errors"):
             errors.append("%s: %s" % (data.get("task", "task"), failure_message(data.get("res") or {})))
         if kind == "runner_on_unreachable":  # e.g. a droplet presenting another SSH host key than the pinned one
@@ -181,4 +184,4 @@ def run_playbook(name: str, config_dir: str, extravars: Optional[Dict[str, Any]]
         # failed before any task (a parse error, a missing inventory): the end of ansible's own output says why
         lines = [line for line in tail if line.strip()]
         errors.append(" / ".join(lines[-8:]) or "ansible-playbook exited with %s" % rc)
-    return RunResult(status=runner.status, rc=rc, hosts=hosts, results=captured, errors=errors)
+    return RunResult(status=runner.status, rc=rc, hosts=hosts, results=captured, first=first, errors=errors)

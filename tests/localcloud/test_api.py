@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import socket
 import time
 import urllib.parse
@@ -11,7 +12,13 @@ import urllib.parse
 import docker
 import pytest
 
-from .conftest import public_ip, ssh
+from pcloud.localcloud.engine import BASE_IMAGE, SERVICE_IMAGES, service_image
+
+from .conftest import DropletEngine, public_ip, ssh
+
+# What the template volume preloads into every new droplet's engine (DESIGN.md: the droplet image is a template).
+PRELOADED = {BASE_IMAGE} | {service_image(name) for name in SERVICE_IMAGES}
+GiB = 1024 * 1024 * 1024
 
 
 def md5_fingerprint(public_key: str) -> str:
@@ -66,14 +73,49 @@ def test_ssh_key_by_id_or_fingerprint(cloud, key_id, fleet_key):
     assert status == 404 and body["id"] == "not_found"
 
 
+def engine_of(droplet, fleet_key) -> DropletEngine:
+    """The droplet's own Docker engine over SSH (droplets made here carry no pinned host key)."""
+    return DropletEngine(droplet["name"], public_ip(droplet), fleet_key)
+
+
 def test_droplet_is_a_container_reachable_over_ssh(cloud, droplet, fleet_key):
     ip = public_ip(droplet)
     assert droplet["size_slug"] == "s-1vcpu-1gb" and droplet["tags"] == ["api-test"]
     result = ssh(ip, fleet_key, "hostname && python3 -c 'import docker' && docker ps -q >/dev/null && echo ok")
     assert result.returncode == 0 and result.stdout.split() == ["api-one", "ok"], result.stderr
-    container = docker.from_env().containers.get("pctest-api-one-%d" % droplet["id"])
-    assert container.attrs["HostConfig"]["Memory"] == 1024 * 1024 * 1024
+    client = docker.from_env()
+    container = client.containers.get("pctest-api-one-%d" % droplet["id"])
+    assert container.attrs["HostConfig"]["Memory"] == GiB
     assert container.attrs["Config"]["Env"].count("PCLOUD_DROPLET_ID=%d" % droplet["id"]) == 1
+    # its own engine, not the host's: no socket of the host inside, /var/lib/docker on the droplet's own volume
+    mounts = container.attrs["Mounts"]
+    assert [(m["Type"], m["Destination"]) for m in mounts] == [("volume", "/var/lib/docker")], mounts
+    assert mounts[0]["Name"] == container.labels["pcloud.droplet.volume"] == "pctest-api-one-%d-docker" % droplet["id"]
+    inside = engine_of(droplet, fleet_key)
+    info = json.loads(inside.docker("info", "--format", "{{json .}}").stdout)
+    assert info["ID"] != client.info()["ID"] and info["Name"] == "api-one" and info["Driver"] == "overlay2", info
+    assert info["Containers"] == 0  # a new droplet runs nothing
+
+
+def test_a_new_droplet_engine_has_the_platform_images_before_anything_runs(droplet, fleet_key):
+    """Seeded from the template volume: the base and service images are there without a pull or a build."""
+    inside = engine_of(droplet, fleet_key)
+    tags = {t for image in inside.images() for t in image["RepoTags"]}
+    assert PRELOADED <= tags, PRELOADED - tags
+    assert not inside.events("type=image")  # nothing pulled, loaded or built since the engine started
+
+
+def test_the_size_limits_the_whole_droplet_and_its_containers(droplet, fleet_key):
+    """s-1vcpu-1gb: the droplet's cgroup (the root of the cgroup namespace its engine sees) is limited to 1 GiB and
+    one CPU, so a container of its engine that tries to hold 1.5 GiB is killed by the droplet's limit."""
+    inside = engine_of(droplet, fleet_key)
+    limits = inside.sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+                       "/sys/fs/cgroup/cpu/cpu.cfs_period_us").stdout.split()
+    assert [int(v) for v in limits] == [GiB, 100000, 100000], limits
+    hog = inside.docker("run", "--rm", "--network", "none", BASE_IMAGE, "python3", "-c",
+                        "b = bytearray(1536 * 1024 * 1024); print('held', len(b))", check=False, timeout=120)
+    assert hog.returncode == 137 and "held" not in hog.stdout, (hog.returncode, hog.stdout, hog.stderr)
+    assert inside.sh("docker version --format '{{.Server.Version}}'").returncode == 0  # the engine survived
 
 
 def test_pagination_links_are_absolute_and_absent_on_last_page(cloud, droplet):
@@ -110,16 +152,13 @@ def test_resize_needs_power_off(cloud, droplet):
 def test_firewall_is_enforced_in_the_droplet_namespace(cloud, droplet, fleet_key):
     ip = public_ip(droplet)
     gateway = droplet["networks"]["v4"][0]["gateway"]
-    # a sibling app in the droplet's namespace, listening on 9000 and 9001
-    client = docker.from_env()
-    container = client.containers.get("pctest-api-one-%d" % droplet["id"])
-    app = client.containers.run("pcloud/droplet:bookworm", entrypoint=["python3", "-c",
-                                "import http.server,threading\n"
-                                "for p in (9000, 9001):\n"
-                                "    s = http.server.HTTPServer(('', p), http.server.SimpleHTTPRequestHandler)\n"
-                                "    threading.Thread(target=s.serve_forever).start()\n"],
-                                network_mode="container:%s" % container.id, detach=True, init=True,
-                                name="pctest-api-one-app", labels={"pcloud.test": "1"})
+    # an app in the droplet's own engine with host networking (as the roles run services), on 9000 and 9001
+    inside = engine_of(droplet, fleet_key)
+    inside.docker("run", "-d", "--init", "--network", "host", "--name", "api-one-app", BASE_IMAGE, "python3", "-c",
+                  "import http.server,threading\n"
+                  "for p in (9000, 9001):\n"
+                  "    s = http.server.HTTPServer(('', p), http.server.SimpleHTTPRequestHandler)\n"
+                  "    threading.Thread(target=s.serve_forever).start()\n")
     try:
         assert _wait_open(ip, 9000) and _wait_open(ip, 9001)
         status, body = cloud.request("POST", "/firewalls", {
@@ -140,7 +179,7 @@ def test_firewall_is_enforced_in_the_droplet_namespace(cloud, droplet, fleet_key
         assert status == 204 and _open(ip, 9001)
         assert cloud.request("DELETE", "/firewalls/%s" % firewall["id"])[0] == 204
     finally:
-        app.remove(force=True)
+        inside.docker("rm", "-f", "api-one-app")
 
 
 def _wait_open(ip: str, port: int, seconds: float = 15) -> bool:
@@ -161,8 +200,13 @@ def _open(ip: str, port: int) -> bool:
 
 
 def test_snapshot_and_create_from_snapshot(cloud, droplet, key_id, fleet_key):
+    """The snapshot holds the root filesystem and the engine's data: a droplet made from it starts with the images
+    and containers its source had (nothing pulled), and deleting the snapshot removes its copy of the volume."""
     ip = public_ip(droplet)
     assert ssh(ip, fleet_key, "echo from-snapshot > /root/marker").returncode == 0
+    source = engine_of(droplet, fleet_key)
+    source.docker("tag", BASE_IMAGE, "api-test/kept:1")
+    source.docker("create", "--name", "kept", "api-test/kept:1", "true")
     status, body = cloud.request("POST", "/droplets/%d/actions" % droplet["id"], {"type": "snapshot", "name": "api-snap"})
     assert status == 201
     assert cloud.request("GET", "/actions/%d" % body["action"]["id"])[1]["action"]["status"] == "completed"
@@ -172,6 +216,9 @@ def test_snapshot_and_create_from_snapshot(cloud, droplet, key_id, fleet_key):
     assert int(snap["id"]) in cloud.request("GET", "/droplets/%d" % droplet["id"])[1]["droplet"]["snapshot_ids"]
     assert cloud.request("GET", "/droplets/%d/snapshots" % droplet["id"])[1]["snapshots"][0]["type"] == "snapshot"
     assert cloud.request("GET", "/images/%s" % snap["id"])[1]["image"]["type"] == "snapshot"
+    client = docker.from_env()
+    snapshot_volumes = {v.name for v in client.volumes.list(filters={"name": "pctest-snapshot-"})}
+    assert snapshot_volumes, "the snapshot has no copy of the droplet's engine volume"
     status, body = cloud.request("POST", "/droplets", {"name": "api-copy", "size": "s-1vcpu-1gb", "region": "lon1",
                                                        "image": snap["id"], "ssh_keys": [str(key_id)]})
     assert status == 202
@@ -180,10 +227,18 @@ def test_snapshot_and_create_from_snapshot(cloud, droplet, key_id, fleet_key):
         copy = cloud.request("GET", "/droplets/%d" % copy_id)[1]["droplet"]
         result = ssh(public_ip(copy), fleet_key, "cat /root/marker; hostname")
         assert result.stdout.split() == ["from-snapshot", "api-copy"], result.stderr
+        restored = engine_of(copy, fleet_key)
+        assert "api-test/kept:1" in {t for image in restored.images() for t in image["RepoTags"]}
+        assert [r["Names"] for r in restored.ps(all=True)] == ["kept"]
+        assert not restored.events("type=image")  # there before the engine started: nothing pulled or loaded
     finally:
         assert cloud.request("DELETE", "/droplets/%d" % copy_id)[0] == 204
+        source.docker("rm", "-f", "kept")
+        source.docker("rmi", "api-test/kept:1")
     assert cloud.request("DELETE", "/snapshots/%s" % snap["id"])[0] == 204
     assert cloud.request("GET", "/snapshots/%s" % snap["id"])[0] == 404
+    left = {v.name for v in client.volumes.list(filters={"name": "pctest-snapshot-"})}
+    assert not snapshot_volumes & left, "deleting the snapshot left its volume"
 
 
 def test_tags_and_vpcs_and_catalogue(cloud, droplet):
@@ -204,18 +259,22 @@ def test_tags_and_vpcs_and_catalogue(cloud, droplet):
     assert "debian-12-x64" in {i["slug"] for i in images}
 
 
-def test_delete_removes_sibling_containers(cloud, key_id):
+def test_delete_removes_the_droplet_with_its_engine_volume(cloud, key_id, fleet_key):
+    """The droplet's services live in its engine, whose data is the droplet's volume: deleting the droplet removes
+    the container and the volume, and with them every container and image of its engine."""
     status, body = cloud.request("POST", "/droplets", {"name": "api-gone", "size": "s-1vcpu-1gb", "region": "lon1",
                                                        "image": "debian-12-x64", "ssh_keys": [key_id], "tags": ["gone"]})
     assert status == 202
     droplet_id = body["droplet"]["id"]
     client = docker.from_env()
     container = client.containers.get("pctest-api-gone-%d" % droplet_id)
-    sibling = client.containers.run("pcloud/droplet:bookworm", entrypoint=["sleep", "300"], detach=True, init=True,
-                                    network_mode="container:%s" % container.id, name="pctest-api-gone-app")
+    volume = container.labels["pcloud.droplet.volume"]
+    assert client.volumes.get(volume).attrs["Labels"]["pcloud.droplet.id"] == str(droplet_id)
+    inside = engine_of(cloud.request("GET", "/droplets/%d" % droplet_id)[1]["droplet"], fleet_key)
+    inside.docker("run", "-d", "--init", "--network", "host", "--name", "api-gone-app", BASE_IMAGE, "sleep", "300")
     assert cloud.request("DELETE", "/droplets?tag_name=gone")[0] == 204
-    names = {c.name for c in client.containers.list(all=True)}
-    assert container.name not in names and sibling.name not in names
+    assert container.name not in {c.name for c in client.containers.list(all=True)}
+    assert volume not in {v.name for v in client.volumes.list()}
     assert cloud.request("GET", "/droplets/%d" % droplet_id)[0] == 404
 
 

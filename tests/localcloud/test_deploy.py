@@ -9,12 +9,11 @@ import subprocess
 import time
 import urllib.request
 
-import docker
 import pytest
 
 from pcloud.loadgen import Load
 
-from .conftest import pcloud
+from .conftest import droplet_engine, fleet_containers, fleet_engines, host_service_containers, pcloud
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +31,23 @@ def deployed(cloud):
     return cloud, state, json.loads(result.stdout), result
 
 
-def cloud_label(cloud):
-    return "pcloud.cloud=%s" % json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())["cloud_id"]
+def running(cloud, *labels):
+    """{(droplet, container name): id} of the running containers with every label, on every droplet's engine."""
+    return {(engine.name, info["Name"].lstrip("/")): info["Id"] for engine, info in fleet_containers(cloud, *labels)}
+
+
+def planned(state, project_envs):
+    """{droplet: container names} the deploys of ``project_envs`` must leave running: each droplet's health agent, the
+    load balancer and the
+    registry on master, each project-env's data services on master, its web services and workers on the droplets
+    they are assigned to (a web service in its first slot)."""
+    out = {name: {"%s-health-agent" % name} for name in state["droplets"]}  # from orchestrate on (issue 11 item 7)
+    out["pcloud-master"] |= {"pcloud-master-nginx-lb", "pcloud-master-registry"}
+    for project_env in project_envs:
+        for service, body in state["projects"][project_env].items():
+            for droplet in body["assigned_droplets"]:
+                out[droplet].add("%s-%s-%s" % (droplet, project_env, service))
+    return out
 
 
 def get(url, body=None):
@@ -71,6 +85,50 @@ def test_backend_writes_postgres_and_the_worker_processes_the_job(deployed):
     pytest.fail("the job of item %s was not processed: %s" % (body["id"], items))
 
 
+def test_services_run_in_the_droplets_engines_and_none_on_the_host(deployed):
+    """Issue 11: the host's engine runs droplets only; each droplet's own engine runs exactly its planned containers."""
+    cloud, state, _summary, _result = deployed
+    assert host_service_containers(cloud) == []
+    engines = fleet_engines(cloud)
+    assert set(engines) == set(state["droplets"])
+    expected = planned(state, ["hostomatic-uat"])
+    for name, engine in sorted(engines.items()):
+        rows = engine.ps()
+        assert {r["Names"] for r in rows} == expected[name], name
+        assert all(r["State"] == "running" for r in rows), rows
+        for info in engine.containers():  # one network model: the droplet's own (host networking in its engine)
+            assert info["HostConfig"]["NetworkMode"] == "host", info["Name"]
+
+
+def test_web_droplets_pull_the_release_from_masters_registry_by_digest(deployed):
+    """Built on master, pushed to its registry, pulled by digest: each app container on a web droplet runs the
+    release's recorded ``registry.pcloud:5000/<project>/<service>@sha256:`` reference, its image carries that
+    digest and no tag (nothing is built or re-tagged on a web droplet), and master holds the same image."""
+    cloud, state, _summary, _result = deployed
+    release = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())[-1]
+    engines = fleet_engines(cloud)
+    master_images = engines["pcloud-master"].images()
+    for service, ref in release["images"].items():
+        assert ref.startswith("registry.pcloud:5000/hostomatic/%s@sha256:" % service.replace("_", "-")), ref
+        built = [i for i in master_images if i["Id"] == release["image_ids"][service]]
+        assert built and ref in built[0]["RepoDigests"], (service, [i["RepoTags"] for i in master_images])
+    seen = set()
+    for name in ("hostomatic-web1", "hostomatic-web2"):
+        engine = engines[name]
+        images = {i["Id"]: i for i in engine.images()}
+        for info in engine.containers("pcloud.project=hostomatic"):
+            service = info["Config"]["Labels"]["pcloud.service"]
+            assert info["Config"]["Image"] == release["images"][service], info["Name"]
+            image = images[info["Image"]]
+            assert image["Id"] == release["image_ids"][service]
+            assert image["RepoDigests"] == [release["images"][service]] and image["RepoTags"] == [], image
+            seen.add(service)
+        pulls = [e["id"] for e in engine.events("type=image", "event=pull")]
+        assert pulls and all("@sha256:" in ref and ref.startswith("registry.pcloud:5000/") for ref in pulls), pulls
+        assert not engine.events("type=image", "event=tag") and not engine.events("type=image", "event=push")
+    assert seen == set(release["images"])
+
+
 def test_uat_tag_is_pushed(deployed):
     cloud, _state, _summary, _result = deployed
     tags = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"], capture_output=True,
@@ -83,15 +141,13 @@ def test_secrets_are_files_and_nowhere_else(deployed):
     dotenv = dict(line.split("=", 1) for line in (cloud.config_dir / ".env").read_text().splitlines()
                   if "=" in line and not line.startswith("#"))
     stripe = dotenv["HOSTOMATIC_STRIPE_KEY"]
-    client = docker.from_env()
-    backends = client.containers.list(filters={"label": ["pcloud.service=backend", "pcloud.environment=uat",
-                                                         cloud_label(cloud)]})
+    backends = fleet_containers(cloud, "pcloud.service=backend", "pcloud.environment=uat")
     assert len(backends) == 2
-    for container in backends:
-        code, out = container.exec_run(["cat", "/run/secrets/stripe_key"])
-        assert code == 0 and out.decode() == stripe
-        assert stripe not in json.dumps(client.api.inspect_container(container.id))
-        assert "STRIPE" not in " ".join(container.attrs["Config"]["Env"])
+    for engine, info in backends:
+        code, out = engine.exec(info["Name"].lstrip("/"), "cat", "/run/secrets/stripe_key")
+        assert code == 0 and out == stripe
+        assert stripe not in json.dumps(info)
+        assert "STRIPE" not in " ".join(info["Config"]["Env"])
     assert stripe not in result.stdout + result.stderr
     assert stripe not in (cloud.config_dir / "infrastructure.json").read_text()
     for path in (cloud.config_dir / ".runner").rglob("*"):
@@ -134,16 +190,23 @@ def test_second_deploy_changes_nothing(deployed):
 
 def test_prod_promotes_the_uat_images_without_building(deployed):
     cloud, state, _summary, _result = deployed
-    client = docker.from_env()
-    images_before = {i.id for i in client.images.list(name="pcloud/hostomatic-backend")}
+    master = droplet_engine(cloud, "pcloud-master")  # where deploys build
+
+    def built():
+        return {i["Id"]: sorted(i["RepoTags"]) for i in master.images()
+                if any(t.startswith("registry.pcloud:5000/hostomatic/") for t in i["RepoTags"])}
+
+    images_before = built()
+    assert images_before
     summary = json.loads(pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--json",
                                 env=cloud.env()).stdout)
     assert summary["status"] == "successful"
-    assert {i.id for i in client.images.list(name="pcloud/hostomatic-backend")} == images_before  # nothing built
-    label = cloud_label(cloud)
-    uat = client.containers.list(filters={"label": ["pcloud.service=backend", "pcloud.environment=uat", label]})
-    prod = client.containers.list(filters={"label": ["pcloud.service=backend", "pcloud.environment=prod", label]})
-    assert len(prod) == 2 and {c.image.id for c in prod} == {c.image.id for c in uat}
+    assert built() == images_before  # nothing built, nothing re-tagged
+    uat = fleet_containers(cloud, "pcloud.service=backend", "pcloud.environment=uat")
+    prod = fleet_containers(cloud, "pcloud.service=backend", "pcloud.environment=prod")
+    assert len(prod) == 2 and {i["Image"] for _e, i in prod} == {i["Image"] for _e, i in uat}
+    # the same digest reference: promotion re-uses what UAT pulled
+    assert {i["Config"]["Image"] for _e, i in prod} == {i["Config"]["Image"] for _e, i in uat}
     lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
     assert get(lb + "/hostomatic/prod/backend/health")[1]["service"] == "hostomatic-prod-backend"
     result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--tag",
@@ -212,8 +275,23 @@ def test_code_change_and_rollback_under_load_lose_no_request(deployed, tmp_path)
     members = get(lb + "/lb-status")[1]["hostomatic-uat-backend"]
     assert sorted(members) == sorted("%s:%d" % (state["droplets"][d]["ip"], port + 10000)
                                      for d in ("hostomatic-web1", "hostomatic-web2"))
-    label = {"label": ["pcloud.service=backend", "pcloud.environment=uat", cloud_label(cloud)]}
-    assert sorted(c.name.rsplit("-", 1)[-1] for c in docker.from_env().containers.list(all=True, filters=label)) == ["alt", "alt"]
+    backends = fleet_containers(cloud, "pcloud.service=backend", "pcloud.environment=uat", all=True)
+    assert sorted(i["Name"].rsplit("-", 1)[-1] for _e, i in backends) == ["alt", "alt"]
+    # a code-only change moves only the changed layer (the COPY of the code) to each web droplet
+    old, new = [r["image_ids"]["backend"] for r in
+                json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())[-2:]]
+    for engine, _info in backends:
+        layers = {i["Id"]: i["RootFS"]["Layers"] for i in engine.inspect(old, new)}
+        moved = [layer for layer in layers[new] if layer not in layers[old]]
+        assert len(moved) == 1 and layers[new][:-1] == layers[old][:-1], layers
+        steps = {image: [(row["CreatedBy"], int(row["Size"])) for row in reversed(
+            [json.loads(line) for line in engine.docker("history", "--human=false", "--no-trunc", "--format",
+                                                         "{{json .}}", image).stdout.splitlines()])]
+            for image in (old, new)}
+        shared = next((i for i, (a, b) in enumerate(zip(steps[old], steps[new])) if a != b), len(steps[new]))
+        changed = sum(size for _step, size in steps[new][shared:])  # the build steps after the first that differs
+        print("%s: the code change moved 1 layer, %d bytes uncompressed" % (engine.name, changed))
+        assert 0 < changed < 100_000, steps[new][shared:]
 
     with Load(urls, workers=4, classify=version_of) as load:
         summary = json.loads(pcloud("--config-dir", str(cloud.config_dir), "rollback", "hostomatic", "uat", "--json",
@@ -230,6 +308,52 @@ def test_code_change_and_rollback_under_load_lose_no_request(deployed, tmp_path)
     tags = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"], capture_output=True,
                           text=True, check=True).stdout.split()
     assert len(tags) == 2
+
+
+LOCAL_RUNS = {}  # what the --local deploys below printed, for the test that reads it
+
+
+def uat_tags(cloud):
+    return subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+def test_local_deploys_an_uncommitted_edit(deployed, tmp_path):
+    """Issue 11: --local builds what is on disk, named by the hash of its files, not the cached image of HEAD."""
+    cloud, state, _summary, _result = deployed
+    url = "http://%s/hostomatic/uat/backend/api/version" % state["droplets"]["pcloud-master"]["ip"]
+    tags = uat_tags(cloud)
+    work = tmp_path / "hostomatic"
+    subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
+    (work / "backend" / "VERSION").write_text("1.0.2-local\n")  # not committed
+    LOCAL_RUNS["uncommitted"] = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--local",
+                                       "--project-path", str(work), env=cloud.env())
+    assert {get(url)[1]["version"] for _ in range(6)} == {"1.0.2-local"}
+    assert uat_tags(cloud) == tags  # an uncommitted build is not a UAT release of any commit
+
+
+def test_local_deploys_a_directory_that_is_not_a_git_repository(deployed, tmp_path):
+    cloud, state, _summary, _result = deployed
+    url = "http://%s/hostomatic/uat/backend/api/version" % state["droplets"]["pcloud-master"]["ip"]
+    tags = uat_tags(cloud)
+    work = tmp_path / "hostomatic"
+    subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
+    shutil.rmtree(work / ".git")
+    (work / "backend" / "VERSION").write_text("1.0.3-plain\n")
+    LOCAL_RUNS["plain"] = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--local",
+                                 "--project-path", str(work), env=cloud.env(), check=False)
+    assert LOCAL_RUNS["plain"].returncode == 0, LOCAL_RUNS["plain"].stderr[-2000:]
+    assert {get(url)[1]["version"] for _ in range(6)} == {"1.0.3-plain"}
+    assert uat_tags(cloud) == tags
+
+
+@pytest.mark.parametrize("run, why", [("uncommitted", "has uncommitted changes"), ("plain", "is not a Git repository")])
+def test_a_local_build_says_it_gets_no_uat_tag(run, why):
+    """The issue: '(no UAT tag is created then; say so)' - the user sees it in the deploy's own output."""
+    if run not in LOCAL_RUNS:
+        pytest.skip("the --local deploy of this case did not run")
+    out = LOCAL_RUNS[run].stdout + LOCAL_RUNS[run].stderr
+    assert why in out and "no UAT tag" in out, out[-2000:]
 
 
 def test_each_droplet_keeps_its_newest_three_snapshots(deployed):
@@ -293,8 +417,7 @@ def test_missing_secret_fails_before_anything_changes(deployed):
     cloud, _state, _summary, _result = deployed
     env_file = cloud.config_dir / ".env"
     original = env_file.read_text()
-    labels = {"label": ["pcloud.project=hostomatic", cloud_label(cloud)]}
-    before = {c.name: c.id for c in docker.from_env().containers.list(filters=labels)}
+    before = running(cloud, "pcloud.project=hostomatic")
     try:
         env_file.write_text("\n".join(line for line in original.splitlines() if "SENDGRID" not in line) + "\n")
         result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", env=cloud.env(),
@@ -303,7 +426,7 @@ def test_missing_secret_fails_before_anything_changes(deployed):
         env_file.write_text(original)
     assert result.returncode == 1
     assert "secret 'sendgrid_api_key' of hostomatic-uat is not set; set one of HOSTOMATIC_UAT_SENDGRID_API_KEY" in result.stderr
-    after = {c.name: c.id for c in docker.from_env().containers.list(filters=labels)}
+    after = running(cloud, "pcloud.project=hostomatic")
     assert before
     assert after == before
 
@@ -335,8 +458,7 @@ def test_a_build_failure_names_the_service_and_step_and_the_old_release_keeps_se
     (work / "backend" / "VERSION").write_text("9.9.9\n")
     subprocess.run(git + ["commit", "--quiet", "-am", "a broken worker build"], check=True)
     subprocess.run(git + ["push", "--quiet", "origin", "main"], check=True)
-    labels = {"label": ["pcloud.project=hostomatic", cloud_label(cloud)]}
-    before = {c.name: c.id for c in docker.from_env().containers.list(filters=labels)}
+    before = running(cloud, "pcloud.project=hostomatic")
     tags_before = subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"],
                                  capture_output=True, text=True, check=True).stdout
     try:
@@ -349,7 +471,7 @@ def test_a_build_failure_names_the_service_and_step_and_the_old_release_keeps_se
     assert result.returncode == 1
     assert "worker_email" in result.stderr and "exit 3" in result.stderr, result.stderr
     assert load.result.failed == 0 and set(load.result.seen) == {serving}, load.result.to_json()
-    assert {c.name: c.id for c in docker.from_env().containers.list(filters=labels)} == before
+    assert running(cloud, "pcloud.project=hostomatic") == before
     assert subprocess.run(["git", "-C", str(cloud.config_dir / "git" / "hostomatic.git"), "tag"],
                           capture_output=True, text=True, check=True).stdout == tags_before
 

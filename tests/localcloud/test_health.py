@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from pcloud import _collection  # noqa: F401
 from pcloud.loadgen import Load
 
-from .conftest import pcloud
+from .conftest import cloud_id, droplet_console, droplet_engine, fleet_containers, pcloud
 
 from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
 
@@ -53,8 +53,24 @@ def smtp(cloud):
         controller.stop()
 
 
+def status_json(cloud):
+    return json.loads(pcloud("--config-dir", str(cloud.config_dir), "status", "--json", env=cloud.env()).stdout)
+
+
+def watched(cloud):
+    """{droplet: (its agent's status, how each of its monitors sees it)} as 'pcloud status' shows the fleet."""
+    return {r["name"]: (r["health"], r["seen_by"]) for r in status_json(cloud)["droplets"]}
+
+
+def ring_watched(cloud, expected=("ok", "degraded")):
+    """The fleet once every droplet has an agent answering and every monitor reaches its targets."""
+    rows = watched(cloud)
+    return rows if all(h in expected and set(seen.values()) == {"ok"} for h, seen in rows.values()) else None
+
+
 @pytest.fixture(scope="module")
-def fleet(cloud, smtp):
+def fresh_fleet(cloud, smtp):
+    """The fleet as orchestrate leaves it - no 'pcloud platform', nothing deployed - and how 'pcloud status' sees it."""
     config = cloud.config_dir
     for stale in ("deployment_config.json", ".env", "incidents.json"):
         (config / stale).unlink(missing_ok=True)
@@ -63,7 +79,16 @@ def fleet(cloud, smtp):
     pcloud("--config-dir", str(config), "init", "--example", env=cloud.env())
     (config / "projects.csv").write_text("Project,Servers,MasterSpec,WebSpec,Environments\n"
                                          "hostomatic,3,s-1vcpu-1gb,s-1vcpu-1gb,uat\n")
-    pcloud("--config-dir", str(config), "orchestrate", env=cloud.env())
+    # every droplet new (earlier modules left a fleet on the shared cloud): what a first orchestrate leaves
+    orchestrated = json.loads(pcloud("--config-dir", str(config), "orchestrate", "--force", "--yes", "--json",
+                                     env=cloud.env()).stdout)
+    seen = wait_for(lambda: ring_watched(cloud), 30) or watched(cloud)
+    return orchestrated, seen
+
+
+@pytest.fixture(scope="module")
+def fleet(cloud, smtp, fresh_fleet):
+    config = cloud.config_dir
     pcloud("--config-dir", str(config), "deploy", "uat", "hostomatic", env=cloud.env())
     (config / "email_config.json").write_text(json.dumps({
         "enabled": True, "smtp_host": "127.0.0.1", "smtp_port": smtp[1], "from": "pcloud@localhost",
@@ -73,30 +98,35 @@ def fleet(cloud, smtp):
     return cloud, state
 
 
-def cloud_id(cloud) -> str:
-    return json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())["cloud_id"]
-
-
 def droplet_container(cloud, name):
     return docker.from_env().containers.list(all=True, filters={"label": ["pcloud.cloud=" + cloud_id(cloud),
                                                                           "pcloud.droplet.name=" + name]})[0]
 
 
 def agent_report(cloud, droplet):
-    """Ask the droplet's agent from inside its own network namespace (works even when it is cut off)."""
-    agent = docker.from_env().containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud),
-                                                                 "pcloud.service=health-agent",
-                                                                 "pcloud.droplet=" + droplet]})[0]
-    code, out = agent.exec_run(["python3", "-c", "import urllib.request; "
-                                "print(urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=5).read().decode())"])
+    """Ask the droplet's agent from inside its own network namespace, through the droplet's console (works even
+    when it is cut off): its engine runs the agent with host networking, so 127.0.0.1:8080 is the agent."""
+    code, out = droplet_console(cloud, droplet).exec(
+        "%s-health-agent" % droplet, "python3", "-c", "import urllib.request; "
+        "print(urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=5).read().decode())")
     assert code == 0, out
     return json.loads(out)
 
 
-def lb_conf(cloud):
-    nginx = docker.from_env().containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud),
-                                                                 "pcloud.service=nginx-lb"]})[0]
-    return nginx.exec_run(["cat", "/etc/nginx/conf.d/pcloud.conf"])[1].decode()
+def lb_status(state):
+    """What the load balancer's /lb-status answers: {upstream: [members served], "drained": {upstream: [members down]}}."""
+    return answers("http://%s/lb-status" % state["droplets"]["pcloud-master"]["ip"]) or {}
+
+
+def served_on(status, ip):
+    """The members on ``ip`` that /lb-status shows the load balancer routing to."""
+    return sorted(m for name, members in status.items() if name != "drained" for m in members if m.startswith(ip + ":"))
+
+
+def drained_on(status, ip):
+    """The members on ``ip`` that /lb-status shows drained, when it serves none of them any more."""
+    down = sorted(m for members in status.get("drained", {}).values() for m in members if m.startswith(ip + ":"))
+    return down if down and not served_on(status, ip) else None
 
 
 def incidents(cloud):
@@ -117,6 +147,17 @@ def wait_for(predicate, timeout, step=0.5):
             return value
         time.sleep(step)
     return None
+
+
+def test_orchestrate_alone_starts_an_agent_on_every_droplet(fresh_fleet):
+    """Issue 11, item 7: a fleet fresh from 'pcloud orchestrate' is monitored - no 'pcloud platform', no deploy."""
+    orchestrated, seen = fresh_fleet
+    made = orchestrated["created"] + orchestrated.get("recreated", [])
+    assert sorted(made) == ["hostomatic-web1", "hostomatic-web2", "pcloud-master"], orchestrated
+    assert orchestrated["status"] == "successful" and orchestrated["hosts"]["pcloud-master"]["changed"] > 0
+    # nothing is deployed yet, so the agents report their droplets degraded - but they answer, and see each other
+    assert {n: h for n, (h, _seen) in seen.items()} == {n: "degraded" for n in seen}, seen
+    assert all(set(by.values()) == {"ok"} and by for _h, by in seen.values()), seen
 
 
 def test_every_agent_sees_a_healthy_ring(fleet):
@@ -147,22 +188,19 @@ def test_agents_hold_no_full_token_and_take_only_signed_control_calls(fleet):
     cloud, state = fleet
     read = (cloud.config_dir / "localcloud" / "token-droplet-read").read_text().strip()
     key = (cloud.config_dir / "secrets" / ".agent-key").read_text().strip()
-    client = docker.from_env()
     for droplet in state["droplets"]:
-        agent = client.containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud), "pcloud.service=health-agent",
-                                                          "pcloud.droplet=" + droplet]})[0]
-        code, out = agent.exec_run(["sh", "-c", "cat /opt/pcloud/*; stat -c '%n %a' /opt/pcloud/api-token "
-                                                "/opt/pcloud/agent-key"])
-        files = out.decode()
+        engine, agent = droplet_engine(cloud, droplet), "%s-health-agent" % droplet
+        # every file, the agent's zip application included (printable bytes only)
+        code, files = engine.exec(agent, "sh", "-c", "cat /opt/pcloud/* | tr -cd '\\11\\12\\15\\40-\\176'; "
+                                                     "stat -c '%n %a' /opt/pcloud/api-token /opt/pcloud/agent-key")
         assert code == 0 and cloud.token not in files, droplet
         assert read in files and key in files and "/opt/pcloud/api-token 400" in files and "agent-key 400" in files
-        shown = json.dumps(client.api.inspect_container(agent.id))
+        shown = json.dumps(engine.inspect(agent))
         assert cloud.token not in shown and read not in shown and key not in shown
     master = "http://%s:8080" % state["droplets"]["pcloud-master"]["ip"]
     drain = json.dumps({"droplet": "hostomatic-web1"}).encode()
     # an app container on a web droplet (the fleet network, the droplet's address) tries to drain its neighbour
-    worker = client.containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud), "pcloud.service=worker_email",
-                                                       "pcloud.environment=uat"]})[0]
+    engine, worker = fleet_containers(cloud, "pcloud.service=worker_email", "pcloud.environment=uat")[0]
     script = ("import sys, urllib.request, urllib.error\n"
               "for method, path, body in (('POST', '/drain', %r), ('GET', '/views', None), ('GET', '/incidents', None),"
               " ('GET', '/health', None)):\n"
@@ -172,15 +210,15 @@ def test_agents_hold_no_full_token_and_take_only_signed_control_calls(fleet):
               "    except urllib.error.HTTPError as exc:\n"
               "        code = exc.code\n"
               "    print(method, path, code)\n") % (drain, master)
-    code, out = worker.exec_run(["python3", "-c", script])
-    assert code == 0 and out.decode().split("\n")[:4] == ["POST /drain 401", "GET /views 401", "GET /incidents 401",
-                                                           "GET /health 200"], out.decode()
+    code, out = engine.exec(worker["Name"].lstrip("/"), "python3", "-c", script)
+    assert code == 0 and out.split("\n")[:4] == ["POST /drain 401", "GET /views 401", "GET /incidents 401",
+                                                  "GET /health 200"], out
     # from the control node: unsigned, stale and wrong-key requests are refused, a signed one is answered
     assert agent_call("POST", master + "/drain", drain) == 401
     stale = agentauth.sign(bytes.fromhex(key), "POST", "/drain", drain, now=time.time() - 120)
     assert agent_call("POST", master + "/drain", drain, stale) == 401
     assert agent_call("POST", master + "/drain", drain, agentauth.sign(b"x" * 32, "POST", "/drain", drain)) == 401
-    assert " down;" not in lb_conf(cloud)  # nothing was drained
+    assert lb_status(state)["drained"] == {}  # nothing was drained
     assert agent_call("GET", master + "/views", headers=agentauth.sign(bytes.fromhex(key), "GET", "/views")) == 200
     # the read-scoped token: reads droplets, changes nothing
     droplets = {d["name"]: d["id"] for d in cloud.request("GET", "/droplets", token=read)[1]["droplets"]}
@@ -219,6 +257,37 @@ def test_status_shows_the_ring_and_monitor_runs_an_agent_here(fleet):
     assert {v["target"]: v["failures"] for v in once["views"]} == {t: 0 for t in state["droplets"]["hostomatic-web1"]["monitors"]}
 
 
+def test_orchestrate_gives_a_droplet_that_lost_its_agent_a_new_one(fleet):
+    """With the ring unchanged, orchestrate visits only droplets whose agent does not answer."""
+    cloud, _state = fleet
+    droplet_engine(cloud, "hostomatic-web2").docker("rm", "--force", "hostomatic-web2-health-agent")  # its own engine
+    ran = json.loads(pcloud("--config-dir", str(cloud.config_dir), "orchestrate", "--json", env=cloud.env()).stdout)
+    assert ran["created"] == ran["destroyed"] == [] and set(ran["hosts"]) == {"localhost", "hostomatic-web2"}, ran
+    assert ran["hosts"]["hostomatic-web2"]["changed"] > 0 and ran["hosts"]["localhost"]["changed"] == 0, ran
+    assert wait_for(lambda: ring_watched(cloud, ("ok",)), 30), watched(cloud)
+
+
+def test_a_droplet_added_later_is_monitored_and_its_removal_is_no_failure(fleet):
+    """Item 7: 'pcloud scale' adds a droplet, and with no other command it has an agent and its monitors probe it;
+    scaling back configures the agents before the droplet goes, so none of them takes the removal for a failure."""
+    cloud, state = fleet
+    before = len(incidents(cloud))
+    pcloud("--config-dir", str(cloud.config_dir), "scale", "hostomatic", "4", env=cloud.env())
+    try:
+        grown = wait_for(lambda: ring_watched(cloud), 30) or watched(cloud)
+        assert set(grown) == set(state["droplets"]) | {"hostomatic-web3"}, grown
+        health, seen = grown["hostomatic-web3"]
+        assert health == "degraded" and seen == {"pcloud-master": "ok", "hostomatic-web2": "ok"}, grown  # nothing deployed
+        assert "hostomatic-web3" in grown["hostomatic-web1"][1]  # and it watches the next one round the ring
+    finally:
+        pcloud("--config-dir", str(cloud.config_dir), "scale", "hostomatic", "3", env=cloud.env())
+    time.sleep(8)  # k failed probes a second apart and a decision: about 5 s
+    assert len(incidents(cloud)) == before and not list((cloud.config_dir / "localcloud").glob("recover-hostomatic-web3-*"))
+    assert status_json(cloud)["monitoring"]["incidents"] == []
+    assert wait_for(lambda: ring_watched(cloud, ("ok",)), 30), watched(cloud)
+    assert json.loads((cloud.config_dir / "infrastructure.json").read_text())["projects"] == state["projects"]
+
+
 def test_a_partitioned_droplet_is_never_replaced(fleet):
     cloud, state = fleet
     network = docker.from_env().networks.get(json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())
@@ -226,33 +295,36 @@ def test_a_partitioned_droplet_is_never_replaced(fleet):
     web2 = droplet_container(cloud, "hostomatic-web2")
     ip = state["droplets"]["hostomatic-web2"]["ip"]
     before = len(incidents(cloud))
+    serving = served_on(lb_status(state), ip)  # its members in whichever slot the deploy left serving
+    assert serving, lb_status(state)
     network.disconnect(web2)
     try:
         cut = wait_for(lambda: report_when(cloud, "hostomatic-web2", lambda r: r["isolated"]), 60)
         assert cut, "the partitioned agent never noticed it reaches nobody"
         assert all(p["failures"] >= 3 for p in cut["monitors"].values()) and cut["incidents"] == []
-        # the others agree it is unreachable, but the provider still runs it: drained, not replaced
-        drained = wait_for(lambda: ("server %s:" % ip) in lb_conf(cloud) and " down;" in lb_conf(cloud), 30)
-        assert drained, lb_conf(cloud)
+        # the others agree it is unreachable, but the provider still runs it: drained (as /lb-status shows), not replaced
+        drained = wait_for(lambda: drained_on(lb_status(state), ip), 30)
+        assert drained == serving, lb_status(state)
         time.sleep(10)
         assert len(incidents(cloud)) == before  # no recovery was started
         assert not list((cloud.config_dir / "localcloud").glob("recover-hostomatic-web2-*.log"))
     finally:
         network.connect(web2, ipv4_address=ip)
-    back = wait_for(lambda: " down;" not in lb_conf(cloud), 60)
-    assert back, "the droplet came back but stayed drained:\n" + lb_conf(cloud)
+    back = wait_for(lambda: lb_status(state).get("drained") == {}, 60)
+    assert back, "the droplet came back but stayed drained: %s" % lb_status(state)
+    assert served_on(lb_status(state), ip) == serving, lb_status(state)
 
 
 def test_a_killed_worker_comes_back_and_is_reported(fleet):
     cloud, state = fleet
     droplet = state["projects"]["hostomatic-uat"]["worker_email"]["assigned_droplets"][0]
-    client = docker.from_env()
-    worker = client.containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud), "pcloud.service=worker_email",
-                                                       "pcloud.environment=uat"]})[0]
-    worker.kill()
-    back = wait_for(lambda: client.containers.get(worker.id).status == "running", 30)
+    engine = droplet_engine(cloud, droplet)
+    worker = engine.containers("pcloud.service=worker_email", "pcloud.environment=uat")[0]
+    name = worker["Name"].lstrip("/")
+    engine.docker("kill", name)
+    back = wait_for(lambda: engine.inspect(worker["Id"])[0]["State"]["Status"] == "running", 30)
     assert back, "the worker was not restarted"
-    report = wait_for(lambda: report_when(cloud, droplet, lambda r: r["worker_restarts"].get(worker.name)
+    report = wait_for(lambda: report_when(cloud, droplet, lambda r: r["worker_restarts"].get(name)
                                           or r["containers"]["restarts"].get("hostomatic-uat-worker_email")), 20)
     assert report, agent_report(cloud, droplet)
     assert report["containers"]["workers"] == [{"service": "hostomatic-uat-worker_email", "running": True}]
@@ -274,7 +346,7 @@ def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet, smtp):
         time.sleep(2)
         killed = time.time()
         droplet_container(cloud, "hostomatic-web1").kill()
-        assert wait_for(lambda: ("server %s:" % ip) in lb_conf(cloud) and " down;" in lb_conf(cloud), 30), lb_conf(cloud)
+        assert wait_for(lambda: drained_on(lb_status(state), ip), 30, step=0.2), lb_status(state)
         drained = time.time()
         done = wait_for(lambda: [i for i in incidents(cloud) if i["droplet"] == "hostomatic-web1"
                                  and i["status"] in ("recovered", "failed")], 300, step=2)
@@ -297,6 +369,12 @@ def test_a_killed_droplet_is_drained_replaced_and_serves_again(fleet, smtp):
     state_after = json.loads((cloud.config_dir / "infrastructure.json").read_text())
     assert state_after["droplets"]["hostomatic-web1"]["ip"]
     assert done[-1]["id"].startswith("hostomatic-web1-") and done[-1]["steps"][0]["step"] == "drain and replace"
+    # the replacement's engine came from that snapshot with the release's images in it: the re-converge pulled nothing
+    engine = droplet_engine(cloud, "hostomatic-web1")
+    release = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())[-1]
+    apps = engine.containers("pcloud.project=hostomatic", "pcloud.environment=uat")
+    assert apps and {i["Image"] for i in apps} <= set(release["image_ids"].values()), apps
+    assert engine.events("type=image", "event=pull") == []
 
 
 def answers(url):

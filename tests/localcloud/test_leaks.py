@@ -15,7 +15,7 @@ import docker
 import pytest
 
 from ..conftest import REPO, VENV_BIN
-from .conftest import pcloud
+from .conftest import cloud_id, droplet_engine, fleet_containers, pcloud
 
 # Exported in the environment of the runs only (never written by the test): no file may hold them.
 ENV_ONLY = ("HOSTOMATIC_UAT_STRIPE_KEY", "PCLOUD_SMTP_USER", "PCLOUD_SMTP_PASSWORD", "PCLOUD_SMS_TOKEN",
@@ -38,10 +38,6 @@ def files_holding(root, values):
                 if value in text:
                     found.setdefault(name, set()).add(str(path.relative_to(root)))
     return found
-
-
-def cloud_label(cloud):
-    return "pcloud.cloud=%s" % json.loads((cloud.config_dir / "localcloud" / "cloud.json").read_text())["cloud_id"]
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +83,19 @@ def test_no_secret_in_the_runs_output(leaked):
 
 
 def test_no_exported_secret_in_any_container_of_the_cloud(leaked):
-    """Droplets and the services on them: inspect (environment, labels, command) never holds an exported value
-    (service secrets are files, /run/secrets/<name>)."""
+    """Droplets (on the host's engine) and the services in each droplet's own engine: inspect (environment, labels,
+    command) never holds an exported value (service secrets are files, /run/secrets/<name>)."""
     cloud, values, _runs, _env = leaked
     client = docker.from_env()
-    containers = client.containers.list(all=True, filters={"label": cloud_label(cloud)})
-    assert containers
+    droplets = client.containers.list(all=True, filters={"label": "pcloud.cloud=" + cloud_id(cloud)})
+    services = fleet_containers(cloud, all=True)
+    assert droplets and services
+    assert {e.name for e, _i in services} == {c.labels["pcloud.droplet.name"] for c in droplets}
     exported = {var: values[var] for var in ("PCLOUD_API_TOKEN",) + ENV_ONLY}
-    for container in containers:
-        inspected = json.dumps(client.api.inspect_container(container.id))
-        assert not [var for var, value in exported.items() if value in inspected], container.name
+    inspected = [(c.name, json.dumps(client.api.inspect_container(c.id))) for c in droplets]
+    inspected += [("%s: %s" % (e.name, i["Name"]), json.dumps(i)) for e, i in services]
+    for name, text in inspected:
+        assert not [var for var, value in exported.items() if value in text], name
 
 
 def test_local_up_and_env_never_print_the_token(cloud, tmp_path):
@@ -131,10 +130,16 @@ def test_a_build_context_symlinked_outside_the_checkout_is_refused(leaked, tmp_p
     subprocess.run(git + ["add", "-A"], check=True)
     subprocess.run(git + ["commit", "--quiet", "-m", "backend/ is a symlink out of the repository"], check=True)
     commit = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    client = docker.from_env()
-    images_before = sorted(i.id for i in client.images.list())
-    labels = {"label": ["pcloud.project=hostomatic", cloud_label(cloud)]}
-    containers_before = {c.name: c.id for c in client.containers.list(all=True, filters=labels)}
+    master = droplet_engine(cloud, "pcloud-master")  # where deploys build
+
+    def images():
+        return sorted((i["Id"], tuple(sorted(i["RepoTags"]))) for i in master.images())
+
+    def containers():
+        return {(e.name, i["Name"]): i["Id"] for e, i in fleet_containers(cloud, "pcloud.project=hostomatic", all=True)}
+
+    images_before, containers_before = images(), containers()
+    assert containers_before
     result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--local", "--project-path",
                     str(work), env=env, check=False)
     assert result.returncode != 0
@@ -142,6 +147,7 @@ def test_a_build_context_symlinked_outside_the_checkout_is_refused(leaked, tmp_p
     assert ("service 'backend': build_context 'backend/' resolves to %s and containerfile_path 'backend/Dockerfile' "
             "resolves to %s/Dockerfile, outside the checkout %s" % (real, real, os.path.realpath(work))
             in result.stderr), result.stderr
-    assert not [t for i in client.images.list() for t in i.tags if t.endswith(":" + commit[:12])]
-    assert sorted(i.id for i in client.images.list()) == images_before
-    assert {c.name: c.id for c in client.containers.list(all=True, filters=labels)} == containers_before
+    after = images()
+    assert not [t for _i, tags in after for t in tags if t.endswith(":" + commit[:12])]
+    assert after == images_before
+    assert containers() == containers_before

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ..conftest import REPO, VENV_BIN
+from ..conftest import REPO, VENV_BIN, ansible_env
 from .conftest import pcloud
 
 pytestmark = pytest.mark.usefixtures("cloud")
@@ -59,6 +59,8 @@ def test_orchestrate_creates_the_fleet_and_second_run_changes_nothing(initialise
     assert cloud.token not in (cloud.config_dir / "infrastructure.json").read_text()
     again, _ = orchestrate(cloud, "orchestrate")
     assert again["changed"] == 0 and again["created"] == [] and again["destroyed"] == []
+    # every droplet's health agent answers and the ring is the same: the agents are left alone, no droplet is visited
+    assert set(again["hosts"]) == {"localhost"}, again["hosts"]
 
 
 def test_inventory_and_ping_over_ssh(initialised):
@@ -252,3 +254,44 @@ def test_local_cloud_survives_a_server_restart(initialised):
     assert fleet(cloud) == before
     again, _ = orchestrate(cloud, "orchestrate")
     assert again["changed"] == 0
+
+
+def test_a_config_dir_with_only_projects_csv(cloud, tmp_path):
+    """orchestrate creates what 'pcloud init' would have written for it (ssh/ and the fleet key) and says so; the
+    playbook path alone does the same (here in check mode, which writes nothing). Runs last in this module: it
+    starts from an empty fleet and leaves one, so no droplet pinned or keyed here outlives it."""
+    import base64
+    import hashlib
+    import shutil
+    import stat
+
+    fresh = tmp_path / "only-csv"
+    fresh.mkdir()
+    (fresh / "projects.csv").write_text("Project,Servers,MasterSpec,WebSpec\nshop,2,s-1vcpu-1gb,s-1vcpu-1gb\n")
+    # the local cloud that runs for it, as 'pcloud local up' in this dir would record it
+    (fresh / "localcloud").mkdir()
+    for name in ("endpoint.json", "token"):
+        shutil.copy(cloud.config_dir / "localcloud" / name, fresh / "localcloud" / name)
+    env = ansible_env(PCLOUD_CONFIG_DIR=str(fresh))
+    assert cloud.request("DELETE", "/droplets?tag_name=pcloud")[0] == 204
+    try:
+        check = subprocess.run([str(VENV_BIN / "ansible-playbook"), "--check", "playbooks/orchestrate.yml"],
+                               capture_output=True, text=True, env=env, cwd=REPO, check=False)
+        assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-2000:]
+        assert not (fresh / "ssh").exists() and fleet(cloud) == {}
+        result = pcloud("--config-dir", str(fresh), "orchestrate", "--json", env=env)
+        summary = json.loads(result.stdout)
+        assert summary["status"] == "successful" and sorted(summary["created"]) == ["pcloud-master", "shop-web1"]
+        assert set(fleet(cloud)) == {"pcloud-master", "shop-web1"}
+        key = fresh / "ssh" / "id_ed25519"
+        assert "created the fleet SSH key pair" in result.stderr and str(key) in result.stderr, result.stderr
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600 and stat.S_IMODE(key.parent.stat().st_mode) == 0o700
+        assert json.loads((fresh / "infrastructure.json").read_text())["droplets"]["shop-web1"]["ip"]
+        again = pcloud("--config-dir", str(fresh), "orchestrate", "--json", env=env)
+        assert json.loads(again.stdout)["changed"] == 0 and "fleet SSH key" not in again.stderr
+    finally:
+        assert cloud.request("DELETE", "/droplets?tag_name=pcloud")[0] == 204
+        pub = fresh / "ssh" / "id_ed25519.pub"
+        if pub.exists():  # the provider keeps no key of this throwaway dir
+            digest = hashlib.md5(base64.b64decode(pub.read_text().split()[1])).hexdigest()  # noqa: S324 - DO's id
+            cloud.request("DELETE", "/account/keys/%s" % ":".join(digest[i:i + 2] for i in range(0, 32, 2)))

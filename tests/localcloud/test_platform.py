@@ -7,11 +7,10 @@ import re
 import socket
 import subprocess
 
-import docker
 import pytest
 
 from ..conftest import REPO, VENV_BIN
-from .conftest import pcloud, ssh
+from .conftest import droplet_engine, host_service_containers, pcloud, ssh
 
 
 @pytest.fixture(scope="module")
@@ -60,36 +59,35 @@ def test_databases_answer_droplets_but_not_outsiders(platform):
 def test_database_login_with_the_generated_password(platform):
     cloud, state = platform
     db = state["projects"]["shop-prod"]["database"]
-    client = docker.from_env()
-    container = client.containers.get("pctest-pcloud-master-shop-prod-database")
-    code, out = container.exec_run(["sh", "-c", "PGPASSWORD=$(cat /run/secrets/db_password) psql -h 127.0.0.1 -p %d "
-                                                "-U %s -d %s -tAc 'select current_user'" % (db["port"], db["db_user"],
-                                                                                             db["db_name"])])
-    assert code == 0 and out.decode().strip() == db["db_user"], out
+    master = droplet_engine(cloud, "pcloud-master")  # the data services run in master's own engine
+    assert host_service_containers(cloud) == []
+    code, out = master.exec("pcloud-master-shop-prod-database", "sh", "-c",
+                            "PGPASSWORD=$(cat /run/secrets/db_password) psql -h 127.0.0.1 -p %d -U %s -d %s "
+                            "-tAc 'select current_user'" % (db["port"], db["db_user"], db["db_name"]))
+    assert code == 0 and out.strip() == db["db_user"], out
     password = (cloud.config_dir / "secrets" / "shop-prod-db_password").read_text().strip()
     assert len(password) == 32
     assert oct((cloud.config_dir / "secrets" / "shop-prod-db_password").stat().st_mode & 0o777) == "0o600"
-    inspected = json.dumps(client.api.inspect_container(container.id))
+    inspected = json.dumps(master.inspect("pcloud-master-shop-prod-database"))
     assert password not in inspected
     assert password not in (cloud.config_dir / "infrastructure.json").read_text()
-    redis = client.containers.get("pctest-pcloud-master-shop-prod-redis")
     port = state["projects"]["shop-prod"]["redis"]["port"]
-    code, out = redis.exec_run(["sh", "-c", "redis-cli -p %d ping; redis-cli -p %d -a $(cat /run/secrets/redis_password) "
-                                            "--no-auth-warning ping" % (port, port)])
-    assert out.decode().split() == ["NOAUTH", "Authentication", "required.", "PONG"], out
+    code, out = master.exec("pcloud-master-shop-prod-redis", "sh", "-c",
+                            "redis-cli -p %d ping; redis-cli -p %d -a $(cat /run/secrets/redis_password) "
+                            "--no-auth-warning ping" % (port, port))
+    assert out.split() == ["NOAUTH", "Authentication", "required.", "PONG"], out
 
 
 def test_data_survives_a_container_recreation(platform):
     cloud, state = platform
     db = state["projects"]["shop-uat"]["database"]
-    client = docker.from_env()
-    name = "pctest-pcloud-master-shop-uat-database"
+    master = droplet_engine(cloud, "pcloud-master")
+    name = "pcloud-master-shop-uat-database"
     sql = "PGPASSWORD=$(cat /run/secrets/db_password) psql -h 127.0.0.1 -p %d -U %s -d %s -tAc" % (
         db["port"], db["db_user"], db["db_name"])
-    code, out = client.containers.get(name).exec_run(["sh", "-c", sql + " 'create table if not exists kept (x int); "
-                                                                        "insert into kept values (42)'"])
+    code, out = master.exec(name, "sh", "-c", sql + " 'create table if not exists kept (x int); insert into kept values (42)'")
     assert code == 0, out
-    client.containers.get(name).remove(force=True)
+    master.docker("rm", "-f", name)
     assert play(cloud)["pcloud-master"] > 0  # the role recreates it, same volume, same password
-    code, out = client.containers.get(name).exec_run(["sh", "-c", sql + " 'select sum(x) from kept'"])
-    assert code == 0 and out.decode().strip() == "42", out
+    code, out = master.exec(name, "sh", "-c", sql + " 'select sum(x) from kept'")
+    assert code == 0 and out.strip() == "42", out

@@ -7,7 +7,8 @@ HTTP on port 8080 (the firewall opens it to the fleet and the admin IP):
 * ``GET /views`` - this monitor's views of its targets (``consensus.View`` shape);
 * ``GET /incidents`` - the incidents this agent knows, with their progress;
 * ``POST /drain`` ``{"droplet": name}`` - on the load balancer's droplet only: mark the droplet's members ``down``
-  in nginx and reload (``/undrain`` puts them back).
+  in nginx's upstreams include (``lbconf``: the same include ``/lb-status`` answers from), check it with
+  ``nginx -t`` and reload (``/undrain`` puts them back).
 
 ``/health`` is open and read-only (GET only). The other endpoints answer 401 unless the request is signed with the
 fleet key (``agentauth``: HMAC-SHA256 of method, path, timestamp, nonce and body digest; fresh, never replayed); the
@@ -20,9 +21,11 @@ views of the target's other monitors and asks ``consensus.decide``; on a confirm
 through the recovery hook - at once when the provider reports the droplet not running, after
 ``replace_after`` seconds otherwise (a network partition usually heals; a drained droplet costs nothing).
 
-Standard library plus the docker SDK; inside a droplet this file runs as ``/opt/pcloud/pcloud_agent.py`` with
-``consensus.py``, ``health.py`` and ``agentauth.py`` beside it (the role copies them), on the control node they come from the
-collection.
+Standard library only (Jinja too when it mails), to stay small: ``docker_api`` speaks to the droplet's own engine.
+Inside a droplet this file is ``pcloud_agent.py`` in one zip application, ``/opt/pcloud/agent.pyz``, with
+``docker_api.py``, ``consensus.py``, ``health.py``, ``lbconf.py``, ``agentauth.py`` and the notification modules
+beside it (the role builds it: ``_health_monitor_sources``); on the control node they come from the pcloud package
+and the collection. Each round reads the droplet's containers once; ``/health`` answers from that reading.
 """
 
 from __future__ import annotations
@@ -42,12 +45,15 @@ from typing import Any, Callable, Dict, List, Optional
 
 try:  # on the control node: the collection, put on sys.path by the pcloud package
     from pcloud import _collection  # noqa: F401
-    from ansible_collections.pcloud.infra.plugins.module_utils import agentauth, consensus, health  # isort: skip
+    from pcloud.agent import docker_api
+    from ansible_collections.pcloud.infra.plugins.module_utils import agentauth, consensus, health, lbconf  # isort: skip
     from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules  # isort: skip
-except ImportError:  # inside a droplet: copied beside the agent
+except ImportError:  # inside a droplet: beside it in the zip application
     import agentauth  # type: ignore[no-redef]
     import consensus  # type: ignore[no-redef]
+    import docker_api  # type: ignore[no-redef]
     import health  # type: ignore[no-redef]
+    import lbconf  # type: ignore[no-redef]
     import notify_rules  # type: ignore[no-redef]
 
 LOG = logging.getLogger("pcloud.agent")
@@ -82,18 +88,6 @@ def _read_secret(path: Optional[str]) -> Optional[str]:
         return handle.read().strip() or None
 
 
-def _tar(name: str, data: bytes) -> bytes:
-    import io
-    import tarfile
-
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-        tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 class Agent:
     def __init__(self, config: Dict[str, Any], clock: Callable[[], float] = time.time,
                  docker_client: Any = None) -> None:
@@ -110,7 +104,7 @@ class Agent:
         self.api = config.get("api") or {}  # the provider: url and a read-only token_file (droplet status)
         self.key = agentauth.read_key((config.get("auth") or {}).get("key_file"))  # the fleet key; None: closed
         self.verifier = agentauth.Verifier(self.key)
-        self.drained_lines: Dict[str, Dict[str, str]] = {}  # ip -> {ip:port: the member line before the drain}
+        self.observed: Optional[Dict[str, Dict[str, Any]]] = None  # the expected containers as the last round saw them
         self.started_at = clock()
         self.worker_restarts: Dict[str, List[float]] = {}  # container -> times the agent restarted it
         self.stopped_workers: set = set()  # workers seen stopped in the last round
@@ -121,58 +115,56 @@ class Agent:
         self.alerted_down: frozenset = frozenset()  # the droplets of the last "several down" alert
         self.queues: List[Dict[str, Any]] = []  # worker queue depths, read each round where their Redis runs
         self._notifier: Any = None
+        self._mail: Optional[tuple] = None  # the validated (email, sms) settings once mail is on
+        self.last_reports: Dict[str, Dict[str, Any]] = {}  # each target's report from its last answered probe
 
     # ------------------------------------------------------------------ this droplet
 
     def docker(self) -> Any:
         if self._docker is None:
-            import docker  # the droplet image and the control node both have the SDK
-
-            self._docker = docker.from_env(timeout=10)
+            self._docker = docker_api.Engine()  # the droplet's engine, DOCKER_HOST or /var/run/docker.sock
         return self._docker
 
     def containers(self) -> Dict[str, Dict[str, Any]]:
+        """``{name: {"running", "restarts", "id"}}`` of the expected containers that exist: one list of the
+        engine's containers, one inspect (the restart count) for each of ours."""
         names = {n for item in self.config["expected"] for n in item["names"]}
         out: Dict[str, Dict[str, Any]] = {}
         if not names:
             return out
         try:
-            for container in self.docker().containers.list(all=True):
-                if container.name in names:
-                    out[container.name] = {"running": container.status == "running",
-                                           "restarts": container.attrs.get("RestartCount", 0)}
-        except Exception as exc:  # noqa: BLE001 - an unreachable engine is part of the report, not a crash
+            engine = self.docker()
+            for container in engine.containers():
+                if container["name"] in names:
+                    out[container["name"]] = {"id": container["id"], "running": container["state"] == "running",
+                                              "restarts": engine.restart_count(container["id"])}
+        except (docker_api.DockerError, OSError, ValueError, KeyError) as exc:  # part of the report, not a crash
             LOG.warning("cannot list containers: %s", exc)
         return out
 
-    def restart_workers(self) -> None:
+    def restart_workers(self, seen: Dict[str, Dict[str, Any]]) -> None:
         """A worker container that exists but has not run for two rounds is started again (a deploy replacing it
         stops and removes it within a round); the restarts are reported, three within an hour are critical."""
         workers = {n for item in self.config["expected"] if item["kind"] == "worker" for n in item["names"]}
-        if not workers:
-            return
-        try:
-            stopped = [c for c in self.docker().containers.list(all=True) if c.name in workers and c.status != "running"]
-        except Exception as exc:  # noqa: BLE001 - an unreachable engine is part of the report, not a crash
-            LOG.warning("cannot list containers: %s", exc)
-            return
+        stopped = sorted(n for n in workers if n in seen and not seen[n]["running"])
         now = self.clock()
-        seen_before, self.stopped_workers = self.stopped_workers, {c.name for c in stopped}
-        for container in stopped:
-            if container.name not in seen_before:
+        seen_before, self.stopped_workers = self.stopped_workers, set(stopped)
+        for name in stopped:
+            if name not in seen_before:
                 continue
             try:
-                container.start()
-            except Exception as exc:  # noqa: BLE001 - report, keep monitoring
-                LOG.warning("cannot restart worker %s: %s", container.name, exc)
+                self.docker().start(seen[name]["id"])
+            except (docker_api.DockerError, OSError) as exc:  # report, keep monitoring
+                LOG.warning("cannot restart worker %s: %s", name, exc)
                 continue
+            seen[name]["running"] = True
             with self.lock:
-                recent = [t for t in self.worker_restarts.get(container.name, []) if now - t < 3600] + [now]
-                self.worker_restarts[container.name] = recent
-            LOG.warning("restarted worker %s (%d times in the last hour)", container.name, len(recent))
+                recent = [t for t in self.worker_restarts.get(name, []) if now - t < 3600] + [now]
+                self.worker_restarts[name] = recent
+            LOG.warning("restarted worker %s (%d times in the last hour)", name, len(recent))
             notifier = self.notifier()
             if len(recent) == 3 and notifier is not None:
-                notifier.critical("worker %s on %s keeps stopping" % (container.name, self.me),
+                notifier.critical("worker %s on %s keeps stopping" % (name, self.me),
                                   ["restarted 3 times within an hour by the health agent"])
 
     def read_queues(self) -> None:
@@ -182,8 +174,8 @@ class Agent:
         for item in self.config.get("queues") or ():
             entry = {"service": item["service"], "queue": item["queue"], "depth": None}
             try:
-                container = self.docker().containers.get(item["container"])
-                code, output = container.exec_run(["sh", "-c", QUEUE_DEPTH_SCRIPT, "pcloud-agent", item["queue"]])
+                code, output = self.docker().exec(item["container"], ["sh", "-c", QUEUE_DEPTH_SCRIPT, "pcloud-agent",
+                                                                      item["queue"]])
                 text = output.decode(errors="replace").strip()
                 if code == 0 and text.isdigit():
                     entry["depth"] = int(text)
@@ -197,7 +189,10 @@ class Agent:
 
     def report(self) -> Dict[str, Any]:
         now = self.clock()
-        containers = health.container_report(self.config["expected"], self.containers())
+        observed = self.observed
+        if observed is None:  # asked before the first round ended
+            observed = self.containers()
+        containers = health.container_report(self.config["expected"], observed)
         disk = shutil.disk_usage("/")
         used = round(100.0 * (disk.total - disk.free) / disk.total, 1) if disk.total else None
         with self.lock:
@@ -225,14 +220,19 @@ class Agent:
 
     def probe(self, target: str) -> bool:
         try:
-            _http_json(self.peer_url(target, "/health"), self.config["timeout"])
+            report = _http_json(self.peer_url(target, "/health"), self.config["timeout"])
+            if isinstance(report, dict):
+                self.last_reports[target] = report  # a backup sender reads master's last heartbeat here
             return True
         except (OSError, ValueError, urllib.error.URLError):
             return False
 
     def tick(self) -> None:
-        """One round: restart stopped workers, probe every target, then judge those that failed k times in a row."""
-        self.restart_workers()
+        """One round: read the containers (what /health reports until the next round), restart stopped workers,
+        probe every target, then judge those that failed k times in a row."""
+        seen = self.containers()
+        self.restart_workers(seen)
+        self.observed = seen
         self.read_queues()
         results = {t: self.probe(t) for t in self.config["targets"]}
         now = self.clock()
@@ -386,57 +386,61 @@ class Agent:
             return False
 
     def drain(self, target: str, undrain: bool = False) -> bool:
-        """On the load balancer's droplet: every member on ``target``'s address goes ``down`` (or back to what it
-        was before, ``undrain``); checked with nginx -t, then reloaded."""
-        container_name = self.config.get("lb_container")
+        """On the load balancer's droplet: every member on ``target``'s address goes ``down`` (or back, ``undrain``)
+        in the upstreams include, re-rendered with ``lbconf`` (``/lb-status`` answers from the same include), checked
+        with nginx -t and reloaded. True when the load balancer is as asked."""
+        container = self.config.get("lb_container")
         ip = self.config["peers"].get(target)
-        if not container_name or not ip:
+        if not container or not ip:
             return False
+        path = lbconf.INCLUDE_PATH
         try:
-            container = self.docker().containers.get(container_name)
-            conf = "/etc/nginx/conf.d/pcloud.conf"
-            code, out = container.exec_run(["cat", conf])
-            if code != 0:
-                return False
-            text = out.decode()
-            if undrain:
-                drained = health.undrain_members(text, ip, self.drained_lines.pop(ip, {}))
-            else:
-                drained, saved = health.drain_members(text, ip)
-                self.drained_lines.setdefault(ip, {}).update(saved)
-            if drained == text:
+            engine = self.docker()
+            text = engine.read_file(container, path).decode()
+            new, changed = lbconf.redrain(text, ip, drained=not undrain)
+            if not changed:
                 return True
-            container.put_archive(os.path.dirname(conf), _tar(os.path.basename(conf), drained.encode()))
-            code, out = container.exec_run(["nginx", "-t", "-q"])
+            engine.write_file(container, path, new.encode())
+            code, out = engine.exec(container, ["nginx", "-t", "-q"])
             if code != 0:  # never leave a broken configuration behind
-                container.put_archive(os.path.dirname(conf), _tar(os.path.basename(conf), text.encode()))
+                engine.write_file(container, path, text.encode())
                 LOG.warning("drained configuration rejected by nginx -t: %s", out.decode(errors="replace"))
                 return False
-            container.exec_run(["nginx", "-s", "reload"])
+            code, out = engine.exec(container, ["nginx", "-s", "reload"])
+            if code != 0:
+                LOG.warning("nginx reload failed after draining %s: %s", target, out.decode(errors="replace"))
+                return False
             LOG.info("%s %s (%s) in the load balancer", "restored" if undrain else "drained", target, ip)
             return True
-        except Exception as exc:  # noqa: BLE001 - report and keep monitoring
+        except (docker_api.DockerError, OSError, ValueError) as exc:  # report and keep monitoring
             LOG.warning("cannot drain %s: %s", target, exc)
             return False
 
     # ------------------------------------------------------------------ heartbeats
 
+    def mail_settings(self) -> Optional[Dict[str, Any]]:
+        """The validated email settings when mail is on, None otherwise; loads no mail library (Jinja, smtplib:
+        a few MB), which only ``notifier`` does, when there is something to send."""
+        settings = self.config.get("notify") or {}
+        if self._mail is None and settings.get("email", {}).get("enabled"):
+            try:
+                self._mail = (notify_rules.email_settings(settings["email"]),
+                              notify_rules.sms_settings(settings.get("sms") or {"enabled": False}))
+            except ValueError as exc:
+                LOG.warning("notifications off: %s", exc)
+                self.config["notify"] = {}
+        return self._mail[0] if self._mail else None
+
     def notifier(self) -> Any:
         """The mail/SMS sender from the settings the role copied in; None when mail is not configured."""
-        settings = self.config.get("notify") or {}
-        if self._notifier is None and settings.get("email", {}).get("enabled"):
+        if self._notifier is None and self.mail_settings() is not None:
             try:
                 from pcloud.notify import Notifier
             except ImportError:  # inside a droplet
                 from pcloud_notify import Notifier  # type: ignore[no-redef]
+            settings = self.config["notify"]
             secrets = {k: _read_secret(settings.get(k + "_file")) for k in ("smtp_username", "smtp_password", "sms_token")}
-            try:
-                email = notify_rules.email_settings(settings["email"])
-                sms = notify_rules.sms_settings(settings.get("sms") or {"enabled": False})
-            except ValueError as exc:
-                LOG.warning("notifications off: %s", exc)
-                self.config["notify"] = {}
-                return None
+            email, sms = self._mail or ({}, {})
             self._notifier = Notifier(email, sms,
                                       [settings.get("templates", "")], username=secrets["smtp_username"],
                                       password=secrets["smtp_password"], sms_token=secrets["sms_token"], sender=self.me)
@@ -451,42 +455,52 @@ class Agent:
                 reports[name] = None
         return reports
 
+    def master_report(self) -> Optional[Dict[str, Any]]:
+        """Master's report as this round's probe got it (a web droplet probes master), else asked for."""
+        master = self.config.get("master") or ""
+        if master in self.config["targets"]:
+            return self.last_reports.get(master)
+        try:
+            return _http_json(self.peer_url(master, "/health"), self.config["timeout"]) if master in self.config["peers"] else None
+        except (OSError, ValueError, urllib.error.URLError):
+            return None
+
     def heartbeat(self) -> None:
         """Master mails the fleet's summary every heartbeat_minutes; when master has been silent for
         backup_after_minutes, the lowest reachable web droplet mails a backup heartbeat instead."""
-        notifier = self.notifier()
-        if notifier is None:
+        email = self.mail_settings()
+        if email is None:
             return
         now = self.clock()
-        every = float(notifier.email["heartbeat_minutes"]) * 60
+        every = float(email["heartbeat_minutes"]) * 60
         roles = self.config.get("roles") or {}
         if self.me == self.config.get("master"):
             if self.heartbeat_sent_at is not None and now - self.heartbeat_sent_at < every:
                 return
+            notifier = self.notifier()
             summary = notify_rules.heartbeat_summary(self.fleet_reports(), roles, now)
             subject = notify_rules.heartbeat_subject(summary, now)
             self.heartbeat_error = notifier.mail(subject, "heartbeat.txt.j2", {"summary": summary,
-                                                                              "every": notifier.email["heartbeat_minutes"]},
+                                                                              "every": email["heartbeat_minutes"]},
                                                  html_template="heartbeat.html.j2")
             self.heartbeat_sent_at = now  # also after a failure: the next try is one period later, monitoring goes on
             return
-        silent_for = float(notifier.email["backup_after_minutes"]) * 60
+        silent_for = float(email["backup_after_minutes"]) * 60
         if self.backup_sent_at is not None and now - self.backup_sent_at < every:
             return
-        reports = self.fleet_reports()
-        master = reports.get(self.config.get("master") or "")
-        last = ((master or {}).get("heartbeat") or {}).get("last_sent_at")
+        last = ((self.master_report() or {}).get("heartbeat") or {}).get("last_sent_at")
         if last is not None:  # remembered: an unreachable master has been silent since its last heartbeat we saw
             self.master_heartbeat_at = max(self.master_heartbeat_at or 0.0, float(last))
         if now - (self.master_heartbeat_at or self.started_at) < silent_for:
             return
+        reports = self.fleet_reports()  # only now: who else is reachable decides who sends
         web_ips = {n: ip for n, ip in dict(self.config["peers"], **{self.me: self.config["ip"]}).items()
                    if roles.get(n) != "master"}
         if notify_rules.backup_sender(web_ips, [n for n, r in reports.items() if r is not None]) != self.me:
             return
         summary = notify_rules.heartbeat_summary(reports, roles, now)
-        self.heartbeat_error = notifier.mail(notify_rules.backup_subject(now), "backup.txt.j2",
-                                             {"summary": summary, "silent_minutes": notifier.email["backup_after_minutes"]})
+        self.heartbeat_error = self.notifier().mail(notify_rules.backup_subject(now), "backup.txt.j2",
+                                                    {"summary": summary, "silent_minutes": email["backup_after_minutes"]})
         self.backup_sent_at = now
 
     # ------------------------------------------------------------------ running

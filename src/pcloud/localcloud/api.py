@@ -18,7 +18,7 @@ from flask import Flask, Response, request
 
 from pcloud import _collection  # noqa: F401
 from pcloud.localcloud import catalog, firewall
-from pcloud.localcloud.engine import DROPLET_IMAGE, Engine, EngineError, host_key_files
+from pcloud.localcloud.engine import DROPLET_IMAGE, TEMPLATE_VOLUME, Engine, EngineError, host_key_files
 from pcloud.localcloud.store import Store
 
 from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
@@ -289,7 +289,7 @@ class LocalCloud:
             kind, snapshot_id = catalog.parse_image(body.get("image"))
         except ValueError as exc:
             raise _unprocessable(str(exc)) from None
-        image_ref = self._image_ref(kind, snapshot_id)
+        image_ref, seed_volume = self._image_ref(kind, snapshot_id)
         keys = [self._key(str(k)) for k in _list(body.get("ssh_keys"))]
         try:  # cloud-init user_data: only its ssh_keys (the host keys) are applied
             host_keys, user_data_digest = host_key_files(body.get("user_data"))
@@ -313,7 +313,7 @@ class LocalCloud:
                     self.store.data["tags"].append(tag)
             try:
                 record["container"] = self._engine().create(droplet_id, name, size, record["ip"], image_ref, authorized,
-                                                            host_keys)
+                                                            host_keys, seed_volume=seed_volume)
             except EngineError as exc:
                 record["status"] = "off"
                 self.store.save()
@@ -327,13 +327,14 @@ class LocalCloud:
             return _json({"droplets": answer, "links": {"actions": []}}, 202)
         return _json({"droplet": answer[0], "links": {"actions": []}}, 202)
 
-    def _image_ref(self, kind: str, snapshot_id: Optional[int]) -> str:
+    def _image_ref(self, kind: str, snapshot_id: Optional[int]) -> Tuple[str, str]:
+        """(container image, seed of the engine volume) of a droplet made from ``kind``."""
         if kind != "snapshot":
-            return DROPLET_IMAGE
+            return DROPLET_IMAGE, TEMPLATE_VOLUME
         snap = self.store.data["snapshots"].get(str(snapshot_id))
         if snap is None:
             raise _unprocessable("Image %s does not exist." % snapshot_id)
-        return snap["image"]
+        return snap["image"], snap.get("volume") or TEMPLATE_VOLUME
 
     def get_droplet(self, droplet_id: int) -> Response:
         return _json({"droplet": self.droplet_json(self._droplet(droplet_id))})
@@ -408,7 +409,7 @@ class LocalCloud:
                 "resource_id": str(droplet["id"]), "resource_type": "droplet",
                 "min_disk_size": catalog.size_object(droplet["size"])["disk"],
                 "size_gigabytes": made["size_gigabytes"], "tags": [], "image": made["image"],
-                "siblings": made["siblings"]}
+                "volume": made["volume"]}
             droplet["snapshot_ids"].append(snapshot_id)
         elif kind == "rebuild":
             raise _unprocessable("rebuild is not supported by the local cloud; delete and create the Droplet.")
@@ -465,7 +466,7 @@ class LocalCloud:
     def delete_snapshot(self, snapshot_id: str) -> Response:
         snap = self._snapshot(snapshot_id)
         if self.engine is not None:
-            self.engine.remove_image(snap["image"])
+            self.engine.remove_snapshot(snap)
         del self.store.data["snapshots"][str(snapshot_id)]
         droplet = self.store.droplet(snap["resource_id"])
         if droplet and int(snapshot_id) in droplet["snapshot_ids"]:

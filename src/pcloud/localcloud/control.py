@@ -27,6 +27,7 @@ from pcloud.localcloud.engine import (
     ensure_images,
     ensure_network,
     ensure_service_image,
+    ensure_template_volume,
     remove_network,
 )
 
@@ -103,6 +104,7 @@ def up(config_dir: str, name: str = settings.DEFAULT_NAME, network: str = settin
     ensure_images(client, log)
     for image in SERVICE_IMAGES:
         ensure_service_image(client, image, log)
+    ensure_template_volume(client, log)
     ensure_network(client, cfg.cloud)
     token = settings.read_token(config_dir)
     running = endpoint(config_dir)
@@ -151,10 +153,40 @@ def down(config_dir: str, purge: bool = False, log: Callable[[str], None] = prin
         with open(state_path, encoding="utf-8") as handle:
             snaps = json.load(handle).get("snapshots", {})
         for snap in snaps.values():
-            engine.remove_image(snap.get("image", "%s:%s" % (SNAPSHOT_REPO, snap["id"])))
+            engine.remove_snapshot(dict(snap, image=snap.get("image", "%s:%s" % (SNAPSHOT_REPO, snap["id"]))))
         os.unlink(state_path)
     remove_network(client, cfg.cloud)
     log("removed network %s and the local cloud's state" % cfg.cloud.network)
+
+
+def purge_orphan(network: str, name: str, log: Callable[[str], None] = print) -> None:
+    """Remove what a local cloud left on ``network`` when its config dir and server are gone (a killed test run):
+    the containers and volumes labelled with its id or named ``<name>-...``, its snapshot images, the network.
+    Only a network a local cloud made (it carries the cloud label) is touched."""
+    client = docker_client()
+    try:
+        net = client.networks.get(network)
+    except docker.errors.NotFound:
+        return
+    owner = (net.attrs.get("Labels") or {}).get(LABEL_CLOUD)
+    if not owner:
+        raise EngineError("network %r was not made by a local cloud; not touching it" % network)
+    prefix = name + "-"
+    for container in client.containers.list(all=True):
+        labels = container.labels or {}
+        if labels.get(LABEL_CLOUD) == owner or container.name.startswith(prefix):
+            container.remove(force=True, v=True)
+            log("removed leftover container %s" % container.name)
+    for volume in client.volumes.list():
+        if (volume.attrs.get("Labels") or {}).get(LABEL_CLOUD) == owner or volume.name.startswith(prefix):
+            volume.remove(force=True)
+            log("removed leftover volume %s" % volume.name)
+    for image in client.images.list(name=SNAPSHOT_REPO):
+        for tag in image.tags:
+            if tag.startswith("%s:%s-" % (SNAPSHOT_REPO, owner)):
+                client.api.remove_image(tag, force=True)
+    net.remove()
+    log("removed leftover network %s (local cloud %s)" % (network, owner))
 
 
 def status(config_dir: str) -> Dict[str, Any]:

@@ -1,8 +1,11 @@
 """Docker side of the local cloud: droplets are containers on one user-defined network.
 
-A droplet container runs sshd under tini with the host's Docker socket mounted; apps are sibling
-containers in its network namespace (``network_mode: container:<droplet>``), so removing a
-droplet removes them too, and a firewall applied with iptables in that namespace covers them.
+A droplet container runs sshd under tini and its **own** Docker engine (Debian's dockerd, started by
+droplet-init), with ``/var/lib/docker`` on a per-droplet volume: services run inside the droplet's engine with
+host networking, exactly as on a DigitalOcean droplet, so the droplet's iptables firewall covers them and
+removing the droplet removes them. A new droplet's volume starts as a copy of the *template* volume (the
+platform images preloaded, as in a custom DigitalOcean image); a snapshot copies the volume too, so a droplet
+restored from it starts with its images and data. Nothing reaches the host's engine from inside a droplet.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import ipaddress
-import json
 import os
 import shutil
 import socket
@@ -41,6 +43,14 @@ SSH_READY_TIMEOUT = 60.0
 LABEL_CLOUD = "pcloud.cloud"
 LABEL_ID = "pcloud.droplet.id"
 LABEL_NAME = "pcloud.droplet.name"
+LABEL_VOLUME = "pcloud.droplet.volume"  # the droplet's /var/lib/docker volume (or a snapshot's copy of it)
+LABEL_TEMPLATE = "pcloud.template"  # digest of the images preloaded into the template volume
+TEMPLATE_VOLUME = "pcloud-template-docker"
+# What a droplet's container needs to run its own engine here (measured; --privileged is refused on these
+# machines because CAP_SYS_RESOURCE cannot be granted): every other capability, no seccomp/apparmor filter,
+# a private cgroup namespace (droplet-init remounts the cgroup v1 controllers read-write inside it).
+DROPLET_CAPS = {"cap_add": ["ALL"], "cap_drop": ["SYS_RESOURCE"],
+                "security_opt": ["seccomp=unconfined", "apparmor=unconfined"], "cgroupns": "private"}
 LABEL_CONTEXT = "pcloud.image.context"  # sha256 of the files an image was built from: rebuilt when they change
 # droplet-init moves host keys staged here into /etc/ssh at boot, over the image's or the snapshot's keys
 HOST_KEY_STAGING = "/etc/ssh/pcloud-host-keys"
@@ -116,7 +126,7 @@ def ensure_images(client: docker.DockerClient, log=print) -> None:
 
 
 # Service images built from Debian packages on first use (the DigitalOcean provider uses registry images).
-SERVICE_IMAGES = ("python", "postgres", "redis", "nginx", "agent")
+SERVICE_IMAGES = ("python", "postgres", "redis", "nginx", "agent", "registry")
 
 
 def service_image(name: str) -> str:
@@ -133,6 +143,91 @@ def ensure_service_image(client: docker.DockerClient, name: str, log=print) -> s
         log("building %s" % ref)
         _build(client, ref, resources.files("pcloud.localcloud") / "images" / name)
     return ref
+
+
+def ensure_template_volume(client: docker.DockerClient, log=print) -> str:
+    """The volume every new droplet's /var/lib/docker starts from: an engine with the platform images loaded
+    (the local cloud's equivalent of a custom image with Docker and images preinstalled). Built once per set of
+    image ids (about 30 s), by a droplet container that loads ``docker save`` of the images."""
+    refs = [BASE_IMAGE] + [service_image(name) for name in SERVICE_IMAGES]
+    digest = hashlib.sha256(("\0".join([client.images.get(DROPLET_IMAGE).id] +
+                                         [client.images.get(ref).id for ref in refs])).encode()).hexdigest()
+    try:
+        volume = client.volumes.get(TEMPLATE_VOLUME)
+        if (volume.attrs.get("Labels") or {}).get(LABEL_TEMPLATE) == digest:
+            return TEMPLATE_VOLUME
+        volume.remove(force=True)
+    except docker.errors.NotFound:
+        pass
+    log("preloading the platform images into the droplet template (about 30 s, once)")
+    staging = "%s-staging" % TEMPLATE_VOLUME
+    _remove_quietly(client, staging)
+    client.volumes.create(staging)
+    builder = client.api.create_container(
+        DROPLET_IMAGE, name="pcloud-template-builder-%d" % os.getpid(), detach=True,
+        host_config=client.api.create_host_config(binds=["%s:/var/lib/docker" % staging], network_mode="none",
+                                                  **DROPLET_CAPS))["Id"]
+    try:
+        client.api.start(builder)
+        _wait_engine(client, builder)
+        save = subprocess.Popen(["docker", "save", *refs], stdout=subprocess.PIPE)
+        loaded = subprocess.run(["docker", "exec", "-i", builder, "docker", "load", "-q"], stdin=save.stdout,
+                                capture_output=True, check=False)
+        if save.wait() != 0 or loaded.returncode != 0:
+            raise EngineError("preloading the template failed: %s" % loaded.stderr.decode(errors="replace")[-300:])
+        client.api.stop(builder, timeout=20)
+    finally:
+        client.api.remove_container(builder, force=True)
+    client.volumes.create(TEMPLATE_VOLUME, labels={LABEL_TEMPLATE: digest})
+    _copy_volume(client, staging, TEMPLATE_VOLUME)
+    client.volumes.get(staging).remove(force=True)
+    return TEMPLATE_VOLUME
+
+
+def _wait_engine(client: docker.DockerClient, container_id: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.api.exec_create(container_id, ["docker", "version"])
+        client.api.exec_start(run["Id"])
+        if client.api.exec_inspect(run["Id"])["ExitCode"] == 0:
+            return
+        time.sleep(0.2)
+    raise EngineError("the droplet engine in %s did not start within %d s" % (container_id[:12], timeout))
+
+
+def _copy_volume(client: docker.DockerClient, source: str, target: str, link_layers: bool = False) -> None:
+    """cp -a of one volume into another (overlay2 layers keep their whiteouts and xattrs). ``link_layers``, only for
+    a source nobody runs containers from (the template, whose overlay2 holds image layers that no engine writes in
+    place): the new volume shares those files as hard links (a fraction of a second instead of seconds per GB) and
+    copies the rest (the engine's own databases). Done on the host when its volume directories are reachable
+    (the local cloud runs as root next to its engine), else in a short container."""
+    paths = [client.volumes.get(name).attrs.get("Mountpoint") or "" for name in (source, target)]
+    if all(os.path.isdir(path) for path in paths):
+        src, dst = paths
+        if link_layers and os.path.isdir(os.path.join(src, "overlay2")):
+            _run_cp(["cp", "-al", os.path.join(src, "overlay2"), dst])
+            for entry in sorted(os.listdir(src)):
+                if entry != "overlay2":
+                    _run_cp(["cp", "-a", os.path.join(src, entry), dst])
+        else:
+            _run_cp(["cp", "-a", src + "/.", dst + "/"])
+        return
+    client.containers.run(DROPLET_IMAGE, ["cp", "-a", "/from/.", "/to/"], entrypoint=[], remove=True,
+                          network_mode="none", cap_add=["SYS_ADMIN"],
+                          volumes={source: {"bind": "/from", "mode": "ro"}, target: {"bind": "/to", "mode": "rw"}})
+
+
+def _run_cp(command: List[str]) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise EngineError("copying a droplet volume failed: %s" % done.stderr.strip()[-300:])
+
+
+def _remove_quietly(client: docker.DockerClient, volume: str) -> None:
+    try:
+        client.volumes.get(volume).remove(force=True)
+    except docker.errors.NotFound:
+        pass
 
 
 def _context_digest(source: Any) -> str:
@@ -219,22 +314,31 @@ class Engine:
     def container_name(self, droplet_id: int, name: str) -> str:
         return "%s-%s-%d" % (self.cloud.name, name, droplet_id)
 
+    def volume_name(self, droplet_id: int, name: str) -> str:
+        return "%s-docker" % self.container_name(droplet_id, name)
+
     def create(self, droplet_id: int, name: str, size: str, ip: str, image: str, authorized_keys: str,
-               host_keys: Optional[Dict[str, str]] = None) -> str:
-        """Create and start a droplet container; returns its id once sshd answers. ``host_keys`` (file name in
-        /etc/ssh -> content, from the user_data) replace the droplet's own host keys at boot, as cloud-init does."""
+               host_keys: Optional[Dict[str, str]] = None, seed_volume: str = TEMPLATE_VOLUME) -> str:
+        """Create and start a droplet container; returns its id once sshd (and so its engine) answers.
+        ``host_keys`` (file name in /etc/ssh -> content, from the user_data) replace the droplet's own host keys
+        at boot, as cloud-init does. Its /var/lib/docker volume starts as a copy of ``seed_volume`` (the template,
+        or the volume of the snapshot the droplet is made from)."""
         limits = container_limits(size, self.host_cpus)
+        volume = self.volume_name(droplet_id, name)
+        _remove_quietly(self.client, volume)
+        self.client.volumes.create(volume, labels={LABEL_CLOUD: self.cloud.cloud_id, LABEL_ID: str(droplet_id)})
+        _copy_volume(self.client, seed_volume, volume, link_layers=seed_volume == TEMPLATE_VOLUME)
         networking = self.client.api.create_networking_config(
             {self.cloud.network: self.client.api.create_endpoint_config(ipv4_address=ip)})
         host_config = self.client.api.create_host_config(
-            binds=["/var/run/docker.sock:/var/run/docker.sock"], cap_add=["NET_ADMIN"],
-            nano_cpus=limits["nano_cpus"], mem_limit=limits["mem_limit"],
-            restart_policy={"Name": "unless-stopped"}, network_mode=self.cloud.network)
+            binds=["%s:/var/lib/docker" % volume], nano_cpus=limits["nano_cpus"], mem_limit=limits["mem_limit"],
+            restart_policy={"Name": "unless-stopped"}, network_mode=self.cloud.network, **DROPLET_CAPS)
         created = self.client.api.create_container(
             image, name=self.container_name(droplet_id, name), hostname=name, detach=True,
             environment={"PCLOUD_DROPLET_ID": str(droplet_id)}, host_config=host_config,
             networking_config=networking,
-            labels={LABEL_CLOUD: self.cloud.cloud_id, LABEL_ID: str(droplet_id), LABEL_NAME: name})
+            labels={LABEL_CLOUD: self.cloud.cloud_id, LABEL_ID: str(droplet_id), LABEL_NAME: name,
+                    LABEL_VOLUME: volume})
         container_id = created["Id"]
         self._put_file(container_id, "/root/.ssh", "authorized_keys", authorized_keys.encode(), 0o600)
         if host_keys:
@@ -242,10 +346,6 @@ class Engine:
             self._put_files(container_id, os.path.dirname(HOST_KEY_STAGING), {staging: None, **{
                 "%s/%s" % (staging, path): (content.encode(), 0o644 if path.endswith(".pub") else 0o600)
                 for path, content in sorted(host_keys.items())}})
-        # What roles need to know about the droplet they run on: apps join this container's network namespace.
-        metadata = {"id": droplet_id, "name": name, "container": self.container_name(droplet_id, name),
-                    "cloud": self.cloud.name, "cloud_id": self.cloud.cloud_id, "provider": "local", "ip": ip}
-        self._put_file(container_id, "/etc", "pcloud-droplet.json", json.dumps(metadata).encode(), 0o644)
         self.client.api.start(container_id)
         self.wait_ssh(ip)
         return container_id
@@ -291,22 +391,15 @@ class Engine:
         except docker.errors.NotFound:
             return None
 
-    def siblings(self, container_id: str) -> List[Dict[str, Any]]:
-        """Containers running in the droplet's network namespace."""
-        out = []
-        for item in self.client.api.containers(all=True):
-            info = self.client.api.inspect_container(item["Id"])
-            if info["HostConfig"].get("NetworkMode") in ("container:%s" % container_id,):
-                out.append(info)
-        return out
-
     def delete(self, container_id: str) -> None:
-        for sibling in self.siblings(container_id):
-            self.client.api.remove_container(sibling["Id"], force=True, v=True)
+        """Remove the droplet and its volume (its engine's images, containers and data go with it)."""
         try:
+            volume = (self.client.api.inspect_container(container_id)["Config"].get("Labels") or {}).get(LABEL_VOLUME)
             self.client.api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:
-            pass
+            return
+        if volume:
+            _remove_quietly(self.client, volume)
 
     def power_off(self, container_id: str, graceful: bool) -> None:
         self.client.api.stop(container_id, timeout=10 if graceful else 0)
@@ -326,20 +419,32 @@ class Engine:
                                          memswap_limit=-1)
 
     def snapshot(self, container_id: str, snapshot_id: int) -> Dict[str, Any]:
-        """Commit the droplet (its environment is only the droplet id) and record its sibling containers."""
-        siblings = [{"name": s["Name"].lstrip("/"), "image": s["Config"]["Image"], "labels": s["Config"]["Labels"],
-                     "command": s["Config"].get("Cmd")} for s in self.siblings(container_id)]
+        """Commit the droplet's root filesystem (its environment is only the droplet id) and copy its engine's
+        volume (images, containers, data), as a DigitalOcean snapshot holds the whole disk of a live droplet."""
         tag = "%s-%s" % (self.cloud.cloud_id, snapshot_id)  # clouds on one engine number their snapshots alike
         self.client.api.commit(container_id, repository=SNAPSHOT_REPO, tag=tag,
                                changes=["ENV PCLOUD_DROPLET_ID="], message="pcloud snapshot %s" % tag)
         size = self.client.api.inspect_image("%s:%s" % (SNAPSHOT_REPO, tag)).get("Size", 0)
-        return {"image": "%s:%s" % (SNAPSHOT_REPO, tag), "siblings": siblings, "size_gigabytes": round(size / 1e9, 2)}
+        source = (self.client.api.inspect_container(container_id)["Config"].get("Labels") or {}).get(LABEL_VOLUME)
+        volume = "%s-snapshot-%s" % (self.cloud.name, tag)
+        if source:
+            _remove_quietly(self.client, volume)
+            self.client.volumes.create(volume, labels={LABEL_CLOUD: self.cloud.cloud_id})
+            _copy_volume(self.client, source, volume)
+        return {"image": "%s:%s" % (SNAPSHOT_REPO, tag), "volume": volume if source else None,
+                "size_gigabytes": round(size / 1e9, 2)}
 
     def remove_image(self, ref: str) -> None:
         try:
             self.client.api.remove_image(ref, force=True)
         except docker.errors.ImageNotFound:
             pass
+
+    def remove_snapshot(self, snap: Dict[str, Any]) -> None:
+        """A snapshot's image and its copy of the engine volume."""
+        self.remove_image(snap["image"])
+        if snap.get("volume"):
+            _remove_quietly(self.client, snap["volume"])
 
     def apply_firewall(self, container_id: str, rules: str) -> None:
         self._put_file(container_id, "/run", "pcloud-firewall.rules", rules.encode(), 0o600)
@@ -350,7 +455,7 @@ class Engine:
             raise EngineError("iptables-restore failed in droplet %s: %s" % (container_id[:12], output.decode()[:300]))
 
     def remove_volumes(self) -> List[str]:
-        """Named volumes the roles made for this cloud's droplets (labelled with the cloud id)."""
+        """The volumes of this cloud's droplets and snapshots (labelled with the cloud id)."""
         removed = []
         for volume in self.client.volumes.list(filters={"label": "%s=%s" % (LABEL_CLOUD, self.cloud.cloud_id)}):
             volume.remove(force=True)

@@ -15,11 +15,13 @@ options:
   api_url:
     description:
       - Base URL of the DigitalOcean-shaped API. When unset, C(PCLOUD_API_URL) is used, else DigitalOcean when a
-        C(DO_API_TOKEN) is set, else the local cloud started for O(config_dir).
+        C(DO_API_TOKEN), C(DIGITALOCEAN_TOKEN) or C(DO_OAUTH_TOKEN) is set, else the local cloud started for
+        O(config_dir). The P(pcloud.infra.provider#lookup) lookup resolves it the same way.
     type: str
   api_token:
     description:
-      - API token. When unset, C(PCLOUD_API_TOKEN) is used (then C(DO_API_TOKEN), then the local cloud's token file).
+      - API token. When unset, C(PCLOUD_API_TOKEN) is used (then the first of C(DO_API_TOKEN), C(DIGITALOCEAN_TOKEN),
+        C(DO_OAUTH_TOKEN), then the local cloud's token file).
     type: str
   fleet_tag:
     description: Only droplets with this tag belong to the fleet; others are never touched.

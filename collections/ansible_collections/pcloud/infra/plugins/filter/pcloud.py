@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pcloud.infra.plugins.module_utils import consensus as _consensus
 from ansible_collections.pcloud.infra.plugins.module_utils import deploy, health, releases, snapshots, topology
+from ansible_collections.pcloud.infra.plugins.module_utils import zipapp as _zipapp
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 
@@ -49,6 +50,11 @@ def service_port(state: Dict[str, Any], key: str, service: str) -> int:
 def lb_targets(state: Dict[str, Any], key: Optional[str] = None, service: Optional[str] = None,
                live: Optional[Dict[str, Dict[str, int]]] = None) -> Dict[str, Dict[str, List[str]]]:
     return topology.lb_targets(state, key=key, service=service, live=live)
+
+
+def lb_upstreams(state: Dict[str, Any], live: Optional[Dict[str, Dict[str, int]]] = None,
+                 drained: Optional[List[str]] = None) -> str:
+    return topology.lb_upstreams(state, live=live, drained=[str(d) for d in drained or ()])
 
 
 def live_ports(state: Dict[str, Any], live: Dict[str, Dict[str, int]]) -> Dict[str, Dict[str, int]]:
@@ -130,11 +136,18 @@ def running_slots(state: Dict[str, Any], droplet: str, prefix: str, running: Lis
     return deploy.running_slots(state, str(droplet), str(prefix), [str(n) for n in running or ()])
 
 
+def zipapp(files: Dict[str, str], main: str) -> str:
+    try:
+        return _zipapp.zipapp_b64({str(k): str(v) for k, v in (files or {}).items()}, str(main))
+    except ValueError as exc:
+        raise PcloudError(str(exc)) from None
+
+
 class FilterModule:
     """pcloud.infra filters."""
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
-        funcs = (resource_hash, service_name, service_port, lb_targets, services_on_droplet, monitored_by,
+        funcs = (resource_hash, service_name, service_port, lb_targets, lb_upstreams, services_on_droplet, monitored_by,
                  service_containers, service_slots, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
-                 snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots)
+                 snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots, zipapp)
         return {f.__name__: _adapt(f) for f in funcs}

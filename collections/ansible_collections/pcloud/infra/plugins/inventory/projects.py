@@ -51,7 +51,9 @@ options:
     env:
       - name: PCLOUD_API_URL
   api_token:
-    description: The API token. C(DO_API_TOKEN) is used for DigitalOcean when this is unset.
+    description:
+      - The API token. When unset, the first of C(DO_API_TOKEN), C(DIGITALOCEAN_TOKEN), C(DO_OAUTH_TOKEN) is used for
+        DigitalOcean, else the local cloud's token.
     type: str
     env:
       - name: PCLOUD_API_TOKEN

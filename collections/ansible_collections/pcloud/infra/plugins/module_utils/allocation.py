@@ -45,8 +45,9 @@ PORT_RANGES: Dict[str, int] = {
 }
 # Ports no project service may take, on any droplet: ssh, http(s), the health agent.
 RESERVED_PORTS: FrozenSet[int] = frozenset((22, 80, 443, 8080))
-# Infrastructure services on master: vault, opensearch (http and transport).
-RESERVED_MASTER_PORTS: FrozenSet[int] = frozenset((8200, 9200, 9300))
+# Infrastructure services on master: the image registry, vault, opensearch (http and transport).
+REGISTRY_PORT = 5000
+RESERVED_MASTER_PORTS: FrozenSet[int] = frozenset((REGISTRY_PORT, 8200, 9200, 9300))
 HEALTH_AGENT_PORT = 8080
 # A web service's second slot for zero-downtime switches: the new release starts beside the old one on
 # port + ALTERNATE_PORT_OFFSET (17000-19999), so two releases never share a port.

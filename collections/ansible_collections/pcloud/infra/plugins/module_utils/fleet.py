@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import HEALTH_AGENT_PORT
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import ProviderError, SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import ProviderError, SpecError, SpecErrors
 from ansible_collections.pcloud.infra.plugins.module_utils.inventory import droplet_ips, match_droplets
 from ansible_collections.pcloud.infra.plugins.module_utils.provider import Client, Provider, local_gateway, resolve_provider
 from ansible_collections.pcloud.infra.plugins.module_utils.spec import Spec, load_spec, load_state_file
-from ansible_collections.pcloud.infra.plugins.module_utils.topology import FLEET_TAG, apply_ips, build_state
+from ansible_collections.pcloud.infra.plugins.module_utils.topology import FLEET_TAG, apply_ips, build_state, validate_state
 
 FIREWALL_NAME = "pcloud-fleet"
 SSH_KEY_NAME = "pcloud-fleet"
@@ -103,6 +103,33 @@ def rendered_state(state: Dict[str, Any], admin_ip: str, provider: Mapping[str, 
 
 
 @dataclass
+class LoadedPlan:
+    spec: Spec
+    previous: Optional[Dict[str, Any]]  # infrastructure.json as the last run wrote it, when it is an object
+    state: Dict[str, Any]
+
+
+def load_plan(config_dir: str) -> LoadedPlan:
+    """Spec + previous state + desired state (earlier allocations kept), validated; every problem as SpecError(s).
+
+    The one validation of a config dir: ``pcloud validate`` and every CLI command, and the modules
+    (``pcloud_state_info``, ``pcloud_state``) for ansible-playbook and AWX, all run this."""
+    spec = load_spec(config_dir)
+    loaded = load_state_file(config_dir)
+    previous = loaded.data if loaded is not None and isinstance(loaded.data, dict) else None
+    try:
+        state = build_state(spec, previous)
+    except SpecError as exc:
+        if exc.file is None:
+            exc.file = spec.infra.source
+        raise
+    problems = validate_state(state)
+    if problems:
+        raise SpecErrors(SpecError(p, file=spec.infra.source) for p in problems)
+    return LoadedPlan(spec=spec, previous=previous, state=state)
+
+
+@dataclass
 class ProviderPlan:
     provider: Provider
     spec: Spec
@@ -118,11 +145,9 @@ def plan_against_provider(config_dir: str, api_url: Optional[str], api_token: Op
     provider = resolve_provider(os.environ, api_url, api_token, config_dir)
     if provider is None:
         raise ProviderError("no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
-                            "or DO_API_TOKEN for DigitalOcean")
-    spec = load_spec(config_dir)
-    loaded = load_state_file(config_dir)
-    previous = loaded.data if loaded is not None and isinstance(loaded.data, dict) else None
-    state = build_state(spec, previous)
+                            "or DO_API_TOKEN (or DIGITALOCEAN_TOKEN) for DigitalOcean")
+    loaded = load_plan(config_dir)
+    spec, previous, state = loaded.spec, loaded.previous, loaded.state
     droplets = Client(provider, timeout=timeout).droplets(tag=fleet_tag)
     apply_ips(state, droplet_ips(match_droplets(state, droplets, fleet_tag)))
     return ProviderPlan(provider=provider, spec=spec, previous=previous, state=state, droplets=droplets,

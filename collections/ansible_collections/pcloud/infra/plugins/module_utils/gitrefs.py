@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
-from typing import Dict, List
+import stat
+from typing import Dict, List, Tuple
 
 # name NUL object NUL peeled object (an annotated tag peels to its commit; a lightweight one has none)
 TAG_FORMAT = "%(refname:strip=2)%00%(objectname)%00%(*objectname)"
@@ -35,3 +38,36 @@ def parse_tags(output: str) -> Dict[str, str]:
 def tags_at(tags: Dict[str, str], commit: str) -> List[str]:
     """The tags that point at ``commit``, sorted."""
     return sorted(name for name, target in tags.items() if target == commit)
+
+
+def tree_hash(root: str, skip: Tuple[str, ...] = (".git",)) -> str:
+    """sha256 (hex) of a working tree as a build sees it: every file's path, executable bit and content, symlinks'
+    targets, in path order; ``.git`` left out. Names a ``--local`` build of uncommitted files (or of a directory
+    that is not a Git repository), so an edit makes a new image and the same files the same one."""
+    digest = hashlib.sha256()
+    for base, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not (base == root and d in skip))
+        rel_base = os.path.relpath(base, root)
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(base, d))]):
+            path = os.path.join(base, name)
+            rel = os.path.normpath(os.path.join(rel_base, name))
+            if os.path.islink(path):
+                digest.update(b"L\0%s\0%s\0" % (rel.encode(), os.readlink(path).encode()))
+                continue
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISREG(mode):
+                continue
+            digest.update(b"F\0%s\0%d\0" % (rel.encode(), 1 if mode & 0o111 else 0))
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def build_name(head: str, dirty: bool, content: str) -> Tuple[str, bool]:
+    """(the name of a ``--local`` build, whether it may be tagged): the commit for a clean working copy, else the
+    content hash (uncommitted edits, or not a Git repository) - such a build gets no UAT tag."""
+    if head and not dirty:
+        return head, True
+    return content, False

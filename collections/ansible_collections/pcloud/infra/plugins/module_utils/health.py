@@ -12,15 +12,12 @@ views of a target's monitors into a verdict.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 # Only the standard library: the agent runs this file inside droplets, beside consensus.py.
 
 ALTERNATE_SUFFIX = "-alt"
-# what pcloud.infra.nginx_lb writes for a member; an undrain restores it when the saved line is gone
-MEMBER_PARAMETERS = "max_fails=1 fail_timeout=5s"
 AGENT_PORT = 8080
 MASTER_ROLE = "master"
 
@@ -154,20 +151,6 @@ class PeerBook:
         return [{"monitor": self.me, "monitor_ip": self.my_ip, "target": t, "failures": self.peers[t].failures,
                  "last_ok": self.peers[t].last_ok, "at": now, "isolated": isolated}
                 for t in sorted(targets) if t in self.peers]
-
-
-def drain_members(conf: str, ip: str) -> Tuple[str, Dict[str, str]]:
-    """nginx configuration text with every upstream member on ``ip`` marked ``down``, and the member lines as
-    they were (``{"ip:port": line}``) for ``undrain_members``."""
-    pattern = re.compile(r"(?m)^(\s*server (%s:\d+))[^;\n]*;" % re.escape(ip))
-    saved = {m.group(2): m.group(0) for m in pattern.finditer(conf) if not m.group(0).endswith(" down;")}
-    return pattern.sub(lambda m: m.group(1) + " down;", conf), saved
-
-
-def undrain_members(conf: str, ip: str, saved: Mapping[str, str]) -> str:
-    """The members on ``ip`` that are ``down`` back as they were (or with the role's parameters)."""
-    pattern = re.compile(r"(?m)^(\s*server (%s:\d+)) down;" % re.escape(ip))
-    return pattern.sub(lambda m: saved.get(m.group(2), "%s %s;" % (m.group(1), MEMBER_PARAMETERS)), conf)
 
 
 def seen_by(reports: Mapping[str, Optional[Mapping[str, Any]]], droplets: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, str]]:

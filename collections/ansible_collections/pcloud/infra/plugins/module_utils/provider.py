@@ -25,8 +25,11 @@ from ansible_collections.pcloud.infra.plugins.module_utils.errors import Provide
 DIGITALOCEAN_URL = "https://api.digitalocean.com/v2"
 # Environment variables for a DigitalOcean token, in the order they are tried.
 DO_TOKEN_VARS = ("DO_API_TOKEN", "DIGITALOCEAN_TOKEN", "DO_OAUTH_TOKEN")
+# The health agents' read-only token (scope droplet:read), when given; never the full-access one.
+AGENT_TOKEN_VAR = "PCLOUD_AGENT_API_TOKEN"
 PAGE_SIZE = 200
 LOCALCLOUD_DIR = "localcloud"
+LOCAL_READ_ONLY_TOKEN = "token-droplet-read"  # what 'pcloud local up' writes beside the full-access token
 MAX_PAGES = 500
 
 
@@ -79,6 +82,31 @@ def resolve_provider(environ: Mapping[str, str], url: Optional[str] = None, toke
     if local:
         return Provider(name="local", url=local["url"].rstrip("/"), token=local["token"])
     return None
+
+
+def agent_provider(environ: Mapping[str, str], config_dir: Optional[str] = None, token: Optional[str] = None
+                   ) -> Optional[Provider]:
+    """The provider as the health agents on the droplets use it: the same provider as :func:`resolve_provider`,
+    at the address droplets reach it by, with a read-only token (scope droplet:read) - never the full-access one.
+
+    The token is ``token``, else ``PCLOUD_AGENT_API_TOKEN``, else (the provider is the local cloud of
+    ``config_dir``) its ``localcloud/token-droplet-read``, else empty: the agents then do not consult the provider.
+    None when no provider is configured.
+    """
+    provider = resolve_provider(environ, config_dir=config_dir)
+    if provider is None:
+        return None
+    read_only = token or environ.get(AGENT_TOKEN_VAR) or ""
+    local = local_endpoint(config_dir) if config_dir and provider.name == "local" else None
+    if local is None or provider.url != local["url"].rstrip("/"):
+        return Provider(name=provider.name, url=provider.url, token=read_only)
+    if not read_only:
+        try:
+            with open(os.path.join(config_dir or "", LOCALCLOUD_DIR, LOCAL_READ_ONLY_TOKEN), encoding="utf-8") as handle:
+                read_only = handle.read().strip()
+        except OSError:
+            read_only = ""
+    return Provider(name="local", url=(local["droplet_url"] or local["url"]).rstrip("/"), token=read_only)
 
 
 Opener = Callable[[str, Dict[str, str], float], Any]

@@ -94,8 +94,10 @@ def rollback_target(history: List[Dict[str, Any]], service: Optional[str] = None
 
 
 def image_ids(images: Mapping[str, str], info: Iterable[Mapping[str, Any]]) -> Dict[str, str]:
-    """``{service: image id}`` from docker image info (``Id``, ``RepoTags``); fails for an image not found."""
-    by_tag = {tag: item.get("Id") for item in info for tag in (item.get("RepoTags") or ())}
+    """``{service: image id}`` from docker image info (``Id``, ``RepoTags``, ``RepoDigests``: a reference may be a tag
+    or a digest); fails for an image not found."""
+    by_tag = {tag: item.get("Id") for item in info
+              for tag in list(item.get("RepoTags") or ()) + list(item.get("RepoDigests") or ())}
     out = {}
     for service, ref in sorted(images.items()):
         if ref not in by_tag:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ansible_collections.pcloud.infra.plugins.module_utils import lbconf
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import (
     HEALTH_AGENT_PORT,
     PortRequest,
@@ -261,6 +262,20 @@ def live_ports(state: Mapping[str, Any], live: Mapping[str, Mapping[str, int]]) 
         if body.get("type") in WEB_TYPES and kept:
             out["%s-%s" % (pe, svc)] = kept
     return out
+
+
+def lb_upstreams(state: Mapping[str, Any], live: Optional[Mapping[str, Mapping[str, int]]] = None,
+                 drained: Iterable[str] = ()) -> str:
+    """The load balancer's include (``lbconf.render``): an upstream ``{project-env}-{service}`` per web service with
+    its ``lb_targets`` members, those of the ``drained`` droplets (names; droplets not in the state or without an
+    address are ignored) marked down, and the ``/lb-status`` JSON."""
+    members = {"%s-%s" % (key, svc): targets for key, services in lb_targets(state, live=live).items()
+               for svc, targets in services.items()}
+    ips = [droplet_ip(state, name) for name in drained if name in _droplets(state)]
+    try:
+        return lbconf.render(members, [ip for ip in ips if ip])
+    except ValueError as exc:
+        raise StateError("cannot configure the load balancer: %s" % exc) from None
 
 
 def lb_standby(state: Mapping[str, Any], down: Iterable[str] = (MASTER,)) -> Optional[str]:

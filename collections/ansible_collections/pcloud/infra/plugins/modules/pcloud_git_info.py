@@ -22,6 +22,12 @@ options:
     description: The working copy or bare repository.
     type: path
     required: true
+  content_hash:
+    description:
+      - Also hash the files of the working tree (without C(.git)) and say whether it has uncommitted changes, for a
+        C(--local) build; the directory may then be a plain directory, not a Git repository.
+    type: bool
+    default: false
 requirements:
   - git
 """
@@ -42,6 +48,26 @@ tags:
   description: Every tag and the commit it points at.
   returned: always
   type: dict
+is_repo:
+  description: Whether O(repo_path) is a Git repository.
+  returned: always
+  type: bool
+dirty:
+  description: Whether the working tree has uncommitted changes (with O(content_hash); untracked files count).
+  returned: when O(content_hash)
+  type: bool
+content:
+  description: The sha256 of the working tree's files (with O(content_hash)).
+  returned: when O(content_hash)
+  type: str
+build:
+  description: The name of a C(--local) build (with O(content_hash)) - HEAD for a clean working copy, else RV(content).
+  returned: when O(content_hash)
+  type: str
+taggable:
+  description: Whether that build is a commit that may get a UAT tag (with O(content_hash)).
+  returned: when O(content_hash)
+  type: bool
 tags_at_head:
   description: The tags pointing at C(HEAD), sorted.
   returned: always
@@ -49,22 +75,43 @@ tags_at_head:
   elements: str
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pcloud.infra.plugins.module_utils.gitrefs import list_tags_argv, parse_tags, tags_at
+from ansible_collections.pcloud.infra.plugins.module_utils.gitrefs import build_name, list_tags_argv, parse_tags, tags_at, tree_hash
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec={"repo_path": {"type": "path", "required": True}}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec={"repo_path": {"type": "path", "required": True},
+                                          "content_hash": {"type": "bool", "default": False}}, supports_check_mode=True)
     path = module.params["repo_path"]
+    if not os.path.isdir(path):
+        module.fail_json(msg="%s is not a directory" % path)
     git = module.get_bin_path("git", required=True)
-    rc, out, err = module.run_command([git, "-C", path, "rev-parse", "--verify", "--quiet", "HEAD"])
-    head = out.strip() if rc == 0 else ""
-    rc, out, err = module.run_command([git] + list_tags_argv(path)[1:])
-    if rc != 0:
-        module.fail_json(msg="cannot read the tags of %s: %s" % (path, err.strip()))
-    tags = parse_tags(out)
-    module.exit_json(changed=False, head=head, tags=tags, tags_at_head=tags_at(tags, head) if head else [])
+    rc, out, err = module.run_command([git, "-C", path, "rev-parse", "--is-inside-work-tree", "--is-bare-repository"])
+    is_repo = rc == 0
+    extra = {}
+    head, tags = "", {}
+    if is_repo:
+        rc, out, err = module.run_command([git, "-C", path, "rev-parse", "--verify", "--quiet", "HEAD"])
+        head = out.strip() if rc == 0 else ""
+        rc, out, err = module.run_command([git] + list_tags_argv(path)[1:])
+        if rc != 0:
+            module.fail_json(msg="cannot read the tags of %s: %s" % (path, err.strip()))
+        tags = parse_tags(out)
+    elif not module.params["content_hash"]:
+        module.fail_json(msg="%s is not a Git repository" % path)
+    if module.params["content_hash"]:
+        dirty = False
+        if is_repo:
+            rc, out, err = module.run_command([git, "-C", path, "status", "--porcelain", "--untracked-files=normal"])
+            dirty = rc != 0 or bool(out.strip())
+        content = tree_hash(path)
+        build, taggable = build_name(head, dirty, content)
+        extra = {"dirty": dirty, "content": content, "build": build, "taggable": taggable}
+    module.exit_json(changed=False, head=head, tags=tags, tags_at_head=tags_at(tags, head) if head else [],
+                     is_repo=is_repo, **extra)
 
 
 if __name__ == "__main__":

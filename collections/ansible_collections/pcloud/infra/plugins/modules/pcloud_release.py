@@ -84,6 +84,13 @@ path:
   description: The history file.
   returned: always
   type: str
+keep_images:
+  description:
+    - The registry digest references of the newest releases of the project, which image
+      pruning on the droplets and garbage collection in the registry keep - the newest three per environment.
+  returned: always
+  type: list
+  elements: str
 """
 
 import os
@@ -92,7 +99,8 @@ from datetime import datetime, timezone
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
-from ansible_collections.pcloud.infra.plugins.module_utils.release_store import history_path, load_history
+from ansible_collections.pcloud.infra.plugins.module_utils.registry import kept_images
+from ansible_collections.pcloud.infra.plugins.module_utils.release_store import history_path, load_histories, load_history
 from ansible_collections.pcloud.infra.plugins.module_utils.releases import append_release, image_ids, release_record
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import FileLock, write_json_atomic
 
@@ -125,7 +133,10 @@ def main() -> None:
                 write_json_atomic(path, history, mode=0o644)
     except PcloudError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=changed, release=history[-1] if history else record, path=path)
+    histories = load_histories(p["config_dir"])
+    histories[p["project_env"]] = history
+    keep = kept_images(histories, p["project_env"].rsplit("-", 1)[0])
+    module.exit_json(changed=changed, release=history[-1] if history else record, path=path, keep_images=keep)
 
 
 if __name__ == "__main__":

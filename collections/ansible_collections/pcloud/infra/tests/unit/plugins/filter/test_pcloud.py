@@ -22,9 +22,19 @@ def state(seed_spec):
 
 def test_all_filters_are_exported():
     assert sorted(FILTERS) == ["agent_config", "consensus", "latest_snapshot", "latest_uat_tag", "lb_standby", "lb_targets",
-                               "live_ports", "monitored_by", "resource_hash", "running_slots", "service_containers",
+                               "lb_upstreams", "live_ports", "monitored_by", "resource_hash", "running_slots", "service_containers",
                                "service_name", "service_port", "service_slots", "services_on_droplet", "snapshot_cleanup",
-                               "snapshot_name", "uat_tag"]
+                               "snapshot_name", "uat_tag", "zipapp"]
+
+
+def test_lb_upstreams_renders_the_include_and_reports_bad_input():
+    state = {"droplets": {"w1": {"ip": "10.0.0.3"}, "w2": {"ip": None}},
+             "projects": {"a-uat": {"web": {"type": "web", "port": 8100, "assigned_droplets": ["w1"]}}}}
+    text = FILTERS["lb_upstreams"](state, drained=["w1"])
+    assert "server 10.0.0.3:8100 down;" in text and '"drained":{"a-uat-web":["10.0.0.3:8100"]}' in text
+    state["projects"]["a-uat"]["web"]["assigned_droplets"] = ["w2"]
+    with pytest.raises(AnsibleFilterError, match="pcloud.infra.lb_upstreams: droplets.w2.ip: droplet 'w2' has no IP address yet"):
+        FILTERS["lb_upstreams"](state)
 
 
 def test_snapshot_filters_name_choose_and_plan():

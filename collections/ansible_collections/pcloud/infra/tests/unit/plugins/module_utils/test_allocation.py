@@ -113,6 +113,7 @@ def test_multi_droplet_service_needs_a_port_free_everywhere():
 
 def test_reserved_ports_are_skipped():
     assert 8080 in RESERVED_PORTS and 8200 in RESERVED_MASTER_PORTS
+    assert 5000 in RESERVED_MASTER_PORTS and 5000 not in RESERVED_PORTS  # the fleet's image registry, on master only
     # pretend a previous allocation sat on the health agent port: it is not kept
     ports = allocate_ports([req("a-prod", project="a")], RESERVED, previous={("a-prod", "backend"): 8080})
     assert ports[("a-prod", "backend")] != 8080
@@ -145,7 +146,8 @@ def test_full_range_fails_naming_droplet_and_range():
     requests = [req("p%d-prod" % i, service="database", kind="postgres", project="p%d" % i) for i in range(1001)]
     with pytest.raises(AllocationError) as exc_info:
         allocate_ports(requests, RESERVED)
-    assert "droplet 'master' needs 1001 postgres ports but range 5000-5999 holds 1000" in str(exc_info.value)
+    # 999: the registry keeps 5000 on master
+    assert "droplet 'master' needs 1001 postgres ports but range 5000-5999 holds 999" in str(exc_info.value)
 
 
 def test_full_backend_range_on_master_counts_reserved_ports():

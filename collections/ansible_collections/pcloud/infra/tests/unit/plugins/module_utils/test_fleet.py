@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError
+from ansible_collections.pcloud.infra.plugins.module_utils import fleet
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import SpecError, SpecErrors
 from ansible_collections.pcloud.infra.plugins.module_utils.fleet import (
     admin_ip_problem,
     droplet_requests,
     firewall_spec,
+    load_plan,
+    plan_against_provider,
     rendered_state,
     resolve_admin_ip,
 )
@@ -63,3 +66,24 @@ def test_droplet_requests_and_rendered_state(seed_spec):
                             "tags": ["pcloud", "pcloud-master"], "role": "master", "project": None}
     out = rendered_state(state, "203.0.113.7", {"name": "local", "url": "http://127.0.0.1:1/v2"})
     assert out["admin_ip"] == "203.0.113.7" and out["provider"] == "local" and "admin_ip" not in state
+
+
+def test_load_plan(seed_dir):
+    loaded = load_plan(str(seed_dir))
+    assert loaded.previous is None and sorted(loaded.state["droplets"])[-1] == "pcloud-master"
+    (seed_dir / "infrastructure.json").write_text('["not an object"]')
+    assert load_plan(str(seed_dir)).previous is None  # a previous state that is no object keeps nothing
+
+
+def test_the_modules_validate_like_the_cli(seed_dir, monkeypatch):
+    """pcloud_state_info and pcloud_state plan through plan_against_provider, the CLI through load_plan: a state
+    that fails validation stops both, with the same lines, before any provider call."""
+    monkeypatch.setattr(fleet, "validate_state", lambda state: ["droplet 'pcloud-master': port 5000 used by both a and b"])
+    monkeypatch.setattr(fleet, "Client", lambda *a, **k: pytest.fail("the provider was called"))
+    monkeypatch.setenv("PCLOUD_API_URL", "http://127.0.0.1:9/v2")
+    with pytest.raises(SpecErrors) as cli:
+        load_plan(str(seed_dir))
+    with pytest.raises(SpecErrors) as module:
+        plan_against_provider(str(seed_dir), None, None, "pcloud", 5, None)
+    assert cli.value.lines() == module.value.lines() == [
+        "%s: droplet 'pcloud-master': port 5000 used by both a and b" % (seed_dir / "projects.csv")]

@@ -10,11 +10,9 @@ from ansible_collections.pcloud.infra.plugins.module_utils.health import (
     PeerBook,
     agent_config,
     container_report,
-    drain_members,
     droplet_status,
     expected_containers,
     seen_by,
-    undrain_members,
 )
 from ansible_collections.pcloud.infra.plugins.module_utils.topology import build_state
 
@@ -86,25 +84,6 @@ def test_queue_checks_go_to_the_droplet_with_the_redis():
     assert queue_checks(state, "pcloud-master", "pc-m") == [
         {"key": "shop-uat", "service": "shop-uat-mail", "queue": "shop-uat-mail", "container": "pc-m-shop-uat-redis"}]
     assert queue_checks(state, "shop-web1", "pc-w") == []
-
-
-CONF = """upstream a-uat-backend {
-    server 10.0.0.3:8100 max_fails=1 fail_timeout=5s;
-    server 10.0.0.31:8100 max_fails=1 fail_timeout=5s;
-    server 10.0.0.4:18100 max_fails=2 fail_timeout=9s;
-}
-"""
-
-
-def test_drain_and_undrain_members():
-    drained, saved = drain_members(CONF, "10.0.0.3")
-    assert "server 10.0.0.3:8100 down;" in drained
-    assert "server 10.0.0.31:8100 max_fails=1" in drained  # another address that merely starts alike
-    assert saved == {"10.0.0.3:8100": "    server 10.0.0.3:8100 max_fails=1 fail_timeout=5s;"}
-    assert undrain_members(drained, "10.0.0.3", saved) == CONF
-    other, _saved = drain_members(CONF, "10.0.0.4")
-    assert undrain_members(other, "10.0.0.4", {}).count("10.0.0.4:18100 max_fails=1 fail_timeout=5s;") == 1  # defaults
-    assert drain_members(drained, "10.0.0.3")[1] == {}  # already down: nothing to save
 
 
 def test_seen_by():

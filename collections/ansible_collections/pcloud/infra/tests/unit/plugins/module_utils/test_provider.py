@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import urllib.error
 
 import pytest
@@ -15,6 +16,7 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (
     DIGITALOCEAN_URL,
     Client,
     Provider,
+    agent_provider,
     resolve_provider,
 )
 
@@ -30,6 +32,67 @@ from ansible_collections.pcloud.infra.plugins.module_utils.provider import (
 def test_resolve_provider(env, url, expected):
     provider = resolve_provider(env, url)
     assert (None if provider is None else (provider.name, provider.url, provider.token)) == expected
+
+
+LOCAL_URL = "http://127.0.0.1:8910/v2"
+DROPLET_URL = "http://10.199.0.1:8910/v2"
+
+
+@pytest.fixture
+def local_dir(tmp_path):
+    """A config dir whose local cloud runs: endpoint.json, the full-access and the droplet:read token."""
+    base = tmp_path / "localcloud"
+    base.mkdir()
+    (base / "endpoint.json").write_text(json.dumps({"url": LOCAL_URL + "/", "droplet_url": DROPLET_URL}))
+    (base / "token").write_text("full-local\n")
+    (base / "token-droplet-read").write_text("read-local\n")
+    return str(tmp_path)
+
+
+# The one resolution every path uses (modules, inventory, CLI, and playbooks through the provider lookup).
+@pytest.mark.parametrize("env, expected", [
+    ({}, ("local", LOCAL_URL, "full-local")),
+    ({"DO_API_TOKEN": "a"}, ("digitalocean", DIGITALOCEAN_URL, "a")),
+    ({"DIGITALOCEAN_TOKEN": "b"}, ("digitalocean", DIGITALOCEAN_URL, "b")),
+    ({"DO_OAUTH_TOKEN": "c"}, ("digitalocean", DIGITALOCEAN_URL, "c")),
+    ({"DIGITALOCEAN_TOKEN": "b", "DO_OAUTH_TOKEN": "c", "DO_API_TOKEN": "a"}, ("digitalocean", DIGITALOCEAN_URL, "a")),
+    ({"DIGITALOCEAN_TOKEN": "b", "DO_OAUTH_TOKEN": "c"}, ("digitalocean", DIGITALOCEAN_URL, "b")),
+    # a URL of its own never gets a DigitalOcean token, nor the local cloud's
+    ({"PCLOUD_API_URL": "http://api.example:1/v2", "DO_API_TOKEN": "a"}, ("local", "http://api.example:1/v2", "")),
+    ({"PCLOUD_API_URL": LOCAL_URL, "PCLOUD_API_TOKEN": "p"}, ("local", LOCAL_URL, "p")),
+    ({"PCLOUD_API_TOKEN": "p"}, ("local", LOCAL_URL, "full-local")),  # a token alone names no provider
+])
+def test_resolve_provider_with_a_local_cloud(local_dir, env, expected):
+    provider = resolve_provider(env, config_dir=local_dir)
+    assert (provider.name, provider.url, provider.token) == expected
+
+
+@pytest.mark.parametrize("env, explicit, expected", [
+    # the local cloud: droplets reach it by its droplet-side address, with the droplet:read token
+    ({}, None, ("local", DROPLET_URL, "read-local")),
+    ({"PCLOUD_API_URL": LOCAL_URL, "PCLOUD_API_TOKEN": "p"}, None, ("local", DROPLET_URL, "read-local")),
+    ({"PCLOUD_AGENT_API_TOKEN": "env-ro"}, None, ("local", DROPLET_URL, "env-ro")),
+    ({"PCLOUD_AGENT_API_TOKEN": "env-ro"}, "var-ro", ("local", DROPLET_URL, "var-ro")),
+    # DigitalOcean: never the full-access token, never the local cloud's read-only one
+    ({"DIGITALOCEAN_TOKEN": "full"}, None, ("digitalocean", DIGITALOCEAN_URL, "")),
+    ({"DO_API_TOKEN": "full", "PCLOUD_AGENT_API_TOKEN": "ro"}, None, ("digitalocean", DIGITALOCEAN_URL, "ro")),
+    ({"PCLOUD_API_URL": "http://api.example:1/v2", "PCLOUD_API_TOKEN": "p"}, None,
+     ("local", "http://api.example:1/v2", "")),
+])
+def test_agent_provider(local_dir, env, explicit, expected):
+    provider = agent_provider(env, local_dir, explicit)
+    assert (provider.name, provider.url, provider.token) == expected
+
+
+def test_agent_provider_without_a_provider(tmp_path):
+    assert agent_provider({}, str(tmp_path)) is None
+    assert agent_provider({"PCLOUD_AGENT_API_TOKEN": "ro"}, None) is None
+
+
+def test_agent_provider_local_without_read_only_token(local_dir):
+    os.unlink(os.path.join(local_dir, "localcloud", "token-droplet-read"))
+    provider = agent_provider({}, local_dir)
+    assert (provider.url, provider.token) == (DROPLET_URL, "")  # the agents then do not consult the provider
 
 
 def test_token_not_in_repr():

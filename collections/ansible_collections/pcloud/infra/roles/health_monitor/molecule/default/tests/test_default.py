@@ -4,9 +4,21 @@ and the fleet key in files only, and refuses unsigned calls to its control endpo
 import json
 import time
 
+# the agent's container in the droplet's own engine, named after the droplet (pcloud.infra.docker's prefix)
+AGENT = "molecule-health-monitor-health-agent"
+
 
 def agent(host):
-    return host.check_output("docker ps --format '{{.Names}}' --filter name=-molecule-health-monitor-health-agent")
+    assert host.check_output("docker inspect --format '{{.State.Status}}' %s" % AGENT) == "running"
+    return AGENT
+
+
+def test_runs_as_one_file_in_the_droplets_network_with_a_memory_limit(host):
+    info = json.loads(host.check_output("docker inspect %s" % agent(host)))[0]
+    assert info["HostConfig"]["NetworkMode"] == "host"
+    assert info["HostConfig"]["Memory"] == 64 * 1024 * 1024  # health_monitor_memory: 64m
+    assert "MALLOC_ARENA_MAX=2" in info["Config"]["Env"]
+    assert info["Config"]["Entrypoint"][:2] == ["python3", "/opt/pcloud/agent.pyz"]
 
 
 def test_reports_this_droplet(host):

@@ -1,0 +1,314 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Private to this collection: the API of this file may change without notice.
+"""What a droplet's engine must run, and what to do to get there (pure logic of pcloud.infra.pcloud_containers).
+
+A *container spec* describes one container completely: name, image, command/entrypoint, environment, volumes,
+labels, limits, restart policy, secret files (names and contents), health check. Its **config hash** (a label on
+the container) covers everything but the image, which is compared by id on the engine; secret contents count
+only through a digest. A web service's slots share a **release hash** (the spec without what makes a slot: its
+name and port), so a serving slot already on this release means nothing has to start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from ansible_collections.pcloud.infra.plugins.module_utils.allocation import alternate_port
+from ansible_collections.pcloud.infra.plugins.module_utils.deploy import ALTERNATE_SUFFIX
+from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
+from ansible_collections.pcloud.infra.plugins.module_utils.names import control_problem
+
+LABEL_CONFIG = "pcloud.config"
+LABEL_RELEASE = "pcloud.release"
+SECRETS_DIR = "/run/secrets"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SECRET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_VOLUME = re.compile(r"(?:/[^:\s]*|[A-Za-z0-9][A-Za-z0-9_.-]*):/[^:\s]*(?::(?:ro|rw))?")
+RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
+# What makes one slot of a web service differ from the other: excluded from the release hash.
+SLOT_FIELDS = ("name", "slot_env", "health", "serving")
+# Keys of a web service's spec that pcloud_containers resolves (choose_slot) before normalizing it.
+SLOT_CHOICE = ("alternate", "routed_port")
+
+
+class ContainerSpecError(PcloudError):
+    """A container spec that cannot be run as given."""
+
+
+def normalize(spec: Mapping[str, Any]) -> Dict[str, Any]:
+    """A checked, complete spec with defaults; ContainerSpecError names the container and the field."""
+    name = spec.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ContainerSpecError("container name %r: letters, digits, '_', '.', '-' (at most 128)" % (name,))
+
+    def bad(field: str, problem: str) -> ContainerSpecError:
+        return ContainerSpecError("container %s: %s: %s" % (name, field, problem))
+
+    image = spec.get("image")
+    if not isinstance(image, str) or not image or control_problem(image) or image.startswith("-") or " " in image:
+        raise bad("image", "a Docker image reference is required")
+    out: Dict[str, Any] = {"name": name, "image": image, "state": spec.get("state") or "started"}
+    if out["state"] not in ("started", "absent"):
+        raise bad("state", "started or absent")
+    for field in ("command", "entrypoint"):
+        value = spec.get(field)
+        if value in (None, "", []):
+            out[field] = None
+        elif isinstance(value, str):
+            out[field] = ["/bin/sh", "-c", value] if field == "command" else [value]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[field] = list(value)
+        else:
+            raise bad(field, "a string or a list of strings")
+        for item in out[field] or ():
+            if control_problem(item):
+                raise bad(field, control_problem(item))
+    out["env"] = _string_map(spec.get("env"), "env", bad, _ENV)
+    out["slot_env"] = _string_map(spec.get("slot_env"), "slot_env", bad, _ENV)
+    out["labels"] = _string_map(spec.get("labels"), "labels", bad, None)
+    volumes = spec.get("volumes") or []
+    if not isinstance(volumes, list) or not all(isinstance(v, str) and _VOLUME.fullmatch(v) for v in volumes):
+        raise bad("volumes", "a list of 'volume-or-/path:/path[:ro|rw]'")
+    out["volumes"] = list(volumes)
+    out["network_mode"] = str(spec.get("network_mode") or "host")
+    out["init"] = bool(spec.get("init", True))
+    out["restart_policy"] = str(spec.get("restart_policy") or "unless-stopped")
+    if out["restart_policy"] not in RESTART_POLICIES:
+        raise bad("restart_policy", "one of %s" % ", ".join(RESTART_POLICIES))
+    out["stop_timeout"] = _int(spec.get("stop_timeout"), 10, "stop_timeout", bad)
+    out["mem_limit"] = _int(spec.get("mem_limit"), 0, "mem_limit", bad)
+    out["cpu_shares"] = _int(spec.get("cpu_shares"), 0, "cpu_shares", bad)
+    secrets = spec.get("secrets") or {}
+    if not isinstance(secrets, dict):
+        raise bad("secrets", "a mapping of file name to content")
+    for key, value in secrets.items():
+        if not isinstance(key, str) or not _SECRET.fullmatch(key):
+            raise bad("secrets", "file name %r" % (key,))
+        if not isinstance(value, str):
+            raise bad("secrets", "the content of %s must be a string" % key)
+    out["secrets"] = dict(secrets)
+    health = spec.get("health")
+    if health:
+        if not isinstance(health, dict) or not isinstance(health.get("port"), int) or not 0 < health["port"] < 65536:
+            raise bad("health", "{port, path, timeout} with a port 1-65535")
+        path = health.get("path") or "/"
+        if not isinstance(path, str) or not path.startswith("/") or control_problem(path):
+            raise bad("health", "path must be an absolute path")
+        out["health"] = {"port": health["port"], "path": path, "timeout": _int(health.get("timeout"), 60, "health", bad),
+                         "kind": "http" if health.get("kind", "http") == "http" else "tcp"}
+    else:
+        out["health"] = None
+    serving = spec.get("serving")
+    if serving is not None and (not isinstance(serving, str) or not _NAME.fullmatch(serving)):
+        raise bad("serving", "the name of the serving slot's container")
+    out["serving"] = serving
+    return out
+
+
+def _string_map(value: Any, field: str, bad: Any, key_re: Optional[re.Pattern[str]]) -> Dict[str, str]:
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise bad(field, "a mapping of strings")
+    out = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or (key_re is not None and not key_re.fullmatch(key)) or control_problem(key):
+            raise bad(field, "name %r" % (key,))
+        text = item if isinstance(item, str) else json.dumps(item) if isinstance(item, (bool, type(None))) else str(item)
+        if control_problem(text):
+            raise bad(field, "%s: %s" % (key, control_problem(text)))
+        out[key] = text
+    return out
+
+
+def _int(value: Any, default: int, field: str, bad: Any) -> int:
+    if value in (None, ""):
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise bad(field, "a whole number >= 0")
+    return value
+
+
+def _digest(doc: Any) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
+
+
+def release_hash(spec: Mapping[str, Any]) -> str:
+    """The same for both slots of a web service on the same release and configuration."""
+    doc = {k: v for k, v in spec.items() if k not in SLOT_FIELDS and k not in ("secrets", "state")}
+    doc["secrets"] = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in sorted(spec["secrets"].items())}
+    return _digest(doc)
+
+
+def config_hash(spec: Mapping[str, Any]) -> str:
+    """Everything that makes this container what it is (secret contents only through a digest)."""
+    return _digest({"release": release_hash(spec), "name": spec["name"], "slot_env": spec["slot_env"],
+                    "health": spec["health"]})
+
+
+def environment(spec: Mapping[str, Any]) -> Dict[str, str]:
+    return dict(spec["env"], **spec["slot_env"])
+
+
+def labels(spec: Mapping[str, Any]) -> Dict[str, str]:
+    return dict(spec["labels"], **{LABEL_CONFIG: config_hash(spec), LABEL_RELEASE: release_hash(spec)})
+
+
+def decide(spec: Mapping[str, Any], image_id: Optional[str], existing: Optional[Mapping[str, Any]],
+           serving: Optional[Mapping[str, Any]] = None) -> str:
+    """What to do for one container: ``unchanged``, ``start``, ``create``, ``recreate``, ``serving`` (its serving
+    slot already runs this release: nothing starts), ``remove`` or ``absent``. ``existing``/``serving`` are docker
+    inspect results (or None); ``image_id`` the id the spec's image has on the engine (None when not there yet)."""
+    if spec["state"] == "absent":
+        return "remove" if existing else "absent"
+    if serving and _runs(serving, image_id, LABEL_RELEASE, release_hash(spec)):
+        return "serving"
+    if not existing:
+        return "create"
+    if _same(existing, image_id, LABEL_CONFIG, config_hash(spec)):
+        return "unchanged" if _running(existing) else "start"
+    return "recreate"
+
+
+def _same(info: Mapping[str, Any], image_id: Optional[str], label: str, value: str) -> bool:
+    found = ((info.get("Config") or {}).get("Labels") or {}).get(label)
+    return found == value and image_id is not None and info.get("Image") == image_id
+
+
+def _runs(info: Mapping[str, Any], image_id: Optional[str], label: str, value: str) -> bool:
+    return _same(info, image_id, label, value) and _running(info)
+
+
+def _running(info: Mapping[str, Any]) -> bool:
+    return bool((info.get("State") or {}).get("Running"))
+
+
+def secret_files(spec: Mapping[str, Any]) -> List[Tuple[str, bytes, int]]:
+    """(path inside the container, content, mode) of each secret file: ``/run/secrets/<name>``, root, 0400."""
+    return [("%s/%s" % (SECRETS_DIR, name), content.encode(), 0o400) for name, content in sorted(spec["secrets"].items())]
+
+
+def summary(actions: Mapping[str, str]) -> Dict[str, List[str]]:
+    """``{action: [container, ...]}`` of what a run did, for its report."""
+    out: Dict[str, List[str]] = {}
+    for name, action in sorted(actions.items()):
+        out.setdefault(action, []).append(name)
+    return out
+
+
+def check_unique(specs: Sequence[Mapping[str, Any]]) -> None:
+    seen = set()
+    for spec in specs:
+        if spec["name"] in seen:
+            raise ContainerSpecError("container %s is listed twice" % spec["name"])
+        seen.add(spec["name"])
+
+
+# --------------------------------------------------------------------------- specs of the platform's services
+
+DATA_SERVICES = {
+    # kind: (container suffix, secret file, data path, service label)
+    "postgres": ("database", "db_password", "/var/lib/postgresql/data", "database"),
+    "redis": ("redis", "redis_password", "/data", "redis"),
+}
+
+
+def data_containers(instances: Sequence[Mapping[str, Any]], kind: str, prefix: str, droplet: str, image: str,
+                    require_password: bool = True, timeout: int = 60) -> List[Dict[str, Any]]:
+    """Container specs of the Postgres or Redis instances on a droplet (one per project-env): the allocated port,
+    data on the volume ``<prefix>-<project-env>-<pgdata|redis>``, the generated password as a secret file."""
+    if kind not in DATA_SERVICES:
+        raise ContainerSpecError("unknown data service %r (known: %s)" % (kind, ", ".join(DATA_SERVICES)))
+    suffix, secret, data_path, service = DATA_SERVICES[kind]
+    out = []
+    for item in instances:
+        port = str(item["port"])
+        secret_path = "%s/%s" % (SECRETS_DIR, secret)
+        if kind == "postgres":
+            env = {"PGPORT": port, "POSTGRES_DB": str(item["db_name"]), "POSTGRES_USER": str(item["db_user"]),
+                   "POSTGRES_PASSWORD_FILE": secret_path}
+            volume = "%s-%s-pgdata" % (prefix, item["key"])
+        else:
+            env = {"REDIS_PORT": port}
+            if require_password:
+                env["REDIS_PASSWORD_FILE"] = secret_path
+            volume = "%s-%s-redis" % (prefix, item["key"])
+        out.append({
+            "name": "%s-%s-%s" % (prefix, item["key"], suffix), "image": image, "env": env,
+            "volumes": ["%s:%s" % (volume, data_path)],
+            "labels": {"pcloud.droplet": droplet, "pcloud.project": str(item["project"]),
+                       "pcloud.environment": str(item["environment"]), "pcloud.service": service},
+            "health": {"port": int(item["port"]), "kind": "tcp", "timeout": timeout},
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- web services and workers
+
+def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str], prefix: str, key: str, droplet: str,
+                   live_ports: Optional[Mapping[str, Any]] = None, stop_timeout: int = 10, health_timeout: int = 60,
+                   kinds: Sequence[str] = ("web", "worker")) -> List[Dict[str, Any]]:
+    """Specs of a project-env's web services and workers on a droplet (``items`` from deploy.service_containers).
+    A web service names its second slot (``alternate``: port + 10000) and the port the load balancer routes to
+    (``routed_port``); pcloud_containers starts the new release in the idle slot (choose_slot)."""
+    out = []
+    for item in items:
+        if item["type"] not in kinds:
+            continue
+        service = item["service"]
+        if service not in images:
+            raise ContainerSpecError("no image for service %s" % service)
+        name = "%s-%s-%s" % (prefix, key, service)
+        env = {k: str(v) for k, v in item["environment"].items()}
+        spec: Dict[str, Any] = {
+            "name": name, "image": images[service], "command": item.get("command") or None, "env": env,
+            "stop_timeout": stop_timeout,
+            "labels": {"pcloud.droplet": droplet, "pcloud.project": env.get("PROJECT", ""),
+                       "pcloud.environment": env.get("ENVIRONMENT", ""), "pcloud.service": service},
+        }
+        if item["type"] == "web":
+            port = int(item["port"])
+            spare = alternate_port(port)
+            spec["slot_env"] = {"SERVICE_PORT": str(port)}
+            spec["health"] = {"port": port, "path": item.get("health_path") or "/health", "timeout": health_timeout}
+            spec["alternate"] = {"name": name + ALTERNATE_SUFFIX, "port": spare}
+            routed = ((live_ports or {}).get("%s-%s" % (key, service)) or {}).get(droplet)
+            spec["routed_port"] = int(routed) if routed is not None else None
+        out.append(spec)
+    return out
+
+
+def choose_slot(spec: Mapping[str, Any], running: Sequence[str]) -> Tuple[Dict[str, Any], Optional[str], List[str]]:
+    """For a web service with two slots: (the spec to run - in the idle slot, with ``serving`` naming the live one -,
+    the live slot's name or None, both slot names). The live slot is the running one the load balancer routes to,
+    else a running one (main first), else none: then the main slot is used."""
+    alternate = spec.get("alternate")
+    if not alternate:
+        return dict(spec), None, [spec["name"]]
+    main_port = spec["health"]["port"] if spec.get("health") else int(spec["slot_env"]["SERVICE_PORT"])
+    slots = [(spec["name"], main_port), (alternate["name"], int(alternate["port"]))]
+    up = [slot for slot in slots if slot[0] in set(running)]
+    routed = [slot for slot in up if spec.get("routed_port") is not None and slot[1] == int(spec["routed_port"])]
+    live = (routed or up or [None])[0]
+    idle = slots[1] if live == slots[0] else slots[0]
+    chosen = dict(spec, name=idle[0], slot_env=dict(spec.get("slot_env") or {}, SERVICE_PORT=str(idle[1])),
+                  serving=live[0] if live else None)
+    if chosen.get("health"):
+        chosen["health"] = dict(chosen["health"], port=idle[1])
+    chosen.pop("alternate", None)
+    chosen.pop("routed_port", None)
+    return chosen, live[0] if live else None, [slot[0] for slot in slots]
+
+
+def slot_port(name: str, spec: Mapping[str, Any]) -> int:
+    """The port of one of a web service's slots (by container name)."""
+    if spec.get("alternate") and name == spec["alternate"]["name"]:
+        return int(spec["alternate"]["port"])
+    return int(spec["health"]["port"])

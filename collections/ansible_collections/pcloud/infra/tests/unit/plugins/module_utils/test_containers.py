@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) pcloud contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.pcloud.infra.plugins.module_utils import containers as c
+
+BASE = {"name": "web1-shop-uat-backend", "image": "registry.pcloud:5000/shop/backend@sha256:" + "a" * 64,
+        "env": {"PROJECT": "shop", "DEBUG": False}, "slot_env": {"SERVICE_PORT": "7001"},
+        "secrets": {"db_password": "s3cret-value"}, "health": {"port": 7001, "path": "/health", "timeout": 30}}
+
+
+def spec(**changes):
+    return c.normalize(dict(BASE, **changes))
+
+
+def inspect(s, image_id="img1", running=True, **labels):
+    return {"Image": image_id, "State": {"Running": running}, "Config": {"Labels": dict(c.labels(s), **labels)}}
+
+
+def test_defaults_and_normal_forms():
+    s = spec(command="gunicorn app:app")
+    assert s["command"] == ["/bin/sh", "-c", "gunicorn app:app"]  # Procfile semantics
+    assert s["network_mode"] == "host" and s["restart_policy"] == "unless-stopped" and s["init"] is True
+    assert s["env"]["DEBUG"] == "false" and c.environment(s)["SERVICE_PORT"] == "7001"
+    assert spec(command=["a", "b"])["command"] == ["a", "b"]
+    assert spec()["command"] is None
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("name", "-x", "container name"), ("name", "a\nb", "container name"), ("image", "", "image"),
+    ("image", "-x", "image"), ("env", {"A B": "1"}, "env"), ("env", {"A": "x\ny"}, "env"),
+    ("volumes", ["data"], "volumes"), ("volumes", ["a:/b:zz"], "volumes"), ("restart_policy", "sometimes", "restart"),
+    ("stop_timeout", -1, "stop_timeout"), ("stop_timeout", True, "stop_timeout"), ("secrets", {"../x": "v"}, "secrets"),
+    ("secrets", {"x": 1}, "secrets"), ("health", {"port": 0}, "health"), ("health", {"port": 80, "path": "x"}, "health"),
+    ("command", [1], "command"), ("state", "running", "state"),
+])
+def test_bad_specs_name_the_container_and_field(field, value, problem):
+    with pytest.raises(c.ContainerSpecError) as err:
+        spec(**{field: value})
+    assert problem in str(err.value)
+
+
+def test_secret_contents_never_appear_in_labels_or_environment():
+    s = spec()
+    text = json.dumps([c.labels(s), c.environment(s), c.config_hash(s), c.release_hash(s)])
+    assert "s3cret-value" not in text
+    assert c.config_hash(s) != c.config_hash(spec(secrets={"db_password": "other"}))  # a new value restarts it
+
+
+def test_slots_of_one_release_share_the_release_hash_not_the_config_hash():
+    live = spec(name="web1-shop-uat-backend-alt", slot_env={"SERVICE_PORT": "17001"},
+                health={"port": 17001, "path": "/health"})
+    idle = spec()
+    assert c.release_hash(live) == c.release_hash(idle)
+    assert c.config_hash(live) != c.config_hash(idle)
+    assert c.release_hash(spec(image="other:1")) != c.release_hash(idle)
+
+
+@pytest.mark.parametrize("existing, image_id, expected", [
+    (None, "img1", "create"),
+    ("same", "img1", "unchanged"),
+    ("stopped", "img1", "start"),
+    ("same", "img2", "recreate"),          # the image changed (a new digest)
+    ("other-config", "img1", "recreate"),  # the configuration changed
+    ("same", None, "recreate"),            # the image is not on the engine (check mode before a pull)
+])
+def test_decide(existing, image_id, expected):
+    s = spec()
+    info = {"same": inspect(s), "stopped": inspect(s, running=False), "other-config": inspect(s, **{c.LABEL_CONFIG: "x"}),
+            None: None}[existing]
+    assert c.decide(s, image_id, info) == expected
+
+
+def test_a_serving_slot_on_this_release_means_nothing_starts():
+    idle = spec(serving="web1-shop-uat-backend-alt")
+    live = spec(name="web1-shop-uat-backend-alt", slot_env={"SERVICE_PORT": "17001"})
+    assert c.decide(idle, "img1", None, inspect(live)) == "serving"
+    assert c.decide(idle, "img2", None, inspect(live)) == "create"          # a new release starts beside it
+    assert c.decide(idle, "img1", None, inspect(live, running=False)) == "create"
+
+
+def test_absent():
+    s = spec(state="absent")
+    assert c.decide(s, None, inspect(spec())) == "remove"
+    assert c.decide(s, None, None) == "absent"
+
+
+def test_secret_files_are_root_only_under_run_secrets():
+    assert c.secret_files(spec()) == [("/run/secrets/db_password", b"s3cret-value", 0o400)]
+
+
+def test_duplicates_are_refused():
+    with pytest.raises(c.ContainerSpecError, match="twice"):
+        c.check_unique([spec(), spec()])
+
+
+def test_data_containers():
+    instances = [{"key": "shop-prod", "project": "shop", "environment": "prod", "port": 5001, "db_name": "shop_prod_1",
+                  "db_user": "user_1"}]
+    (pg,) = c.data_containers(instances, "postgres", "master", "master", "pcloud/postgres:bookworm")
+    assert pg["name"] == "master-shop-prod-database" and pg["env"]["PGPORT"] == "5001"
+    assert pg["env"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/db_password"
+    assert pg["volumes"] == ["master-shop-prod-pgdata:/var/lib/postgresql/data"]
+    c.normalize(pg)
+    (redis,) = c.data_containers(instances, "redis", "master", "master", "pcloud/redis:bookworm", require_password=False)
+    assert "REDIS_PASSWORD_FILE" not in redis["env"] and redis["health"]["kind"] == "tcp"
+    with pytest.raises(c.ContainerSpecError):
+        c.data_containers(instances, "mysql", "m", "m", "x")
+
+
+ITEMS = [
+    {"service": "backend", "type": "web", "port": 7001, "health_path": "/health", "command": None,
+     "environment": {"PROJECT": "shop", "ENVIRONMENT": "uat", "SERVICE_PORT": "7001"}, "secrets": ["db_password"],
+     "platform_secrets": ["db_password"], "service_name": "shop-uat-backend"},
+    {"service": "worker_email", "type": "worker", "port": None, "command": "python worker.py",
+     "environment": {"PROJECT": "shop", "ENVIRONMENT": "uat"}, "secrets": [], "platform_secrets": [],
+     "service_name": "shop-uat-worker_email"},
+]
+IMAGES = {"backend": "registry.pcloud:5000/shop/backend@sha256:" + "1" * 64,
+          "worker_email": "registry.pcloud:5000/shop/worker-email@sha256:" + "2" * 64}
+
+
+def test_app_containers():
+    web, worker = c.app_containers(ITEMS, IMAGES, "web1", "shop-uat", "web1", {"shop-uat-backend": {"web1": 17001}})
+    assert web["name"] == "web1-shop-uat-backend" and web["alternate"] == {"name": "web1-shop-uat-backend-alt", "port": 17001}
+    assert web["routed_port"] == 17001 and web["health"]["path"] == "/health"
+    assert worker["command"] == "python worker.py" and "alternate" not in worker
+    assert c.app_containers(ITEMS, IMAGES, "web1", "shop-uat", "web1", kinds=("worker",)) == [worker]
+    with pytest.raises(c.ContainerSpecError, match="no image"):
+        c.app_containers(ITEMS, {}, "web1", "shop-uat", "web1")
+
+
+@pytest.mark.parametrize("running, routed, idle, live", [
+    ([], None, "web1-shop-uat-backend", None),                                                   # first deploy
+    (["web1-shop-uat-backend"], None, "web1-shop-uat-backend-alt", "web1-shop-uat-backend"),
+    (["web1-shop-uat-backend-alt"], None, "web1-shop-uat-backend", "web1-shop-uat-backend-alt"),
+    (["web1-shop-uat-backend", "web1-shop-uat-backend-alt"], 17001, "web1-shop-uat-backend", "web1-shop-uat-backend-alt"),
+    (["web1-shop-uat-backend", "web1-shop-uat-backend-alt"], None, "web1-shop-uat-backend-alt", "web1-shop-uat-backend"),
+])
+def test_the_new_release_starts_in_the_idle_slot(running, routed, idle, live):
+    (web,) = c.app_containers(ITEMS[:1], IMAGES, "web1", "shop-uat", "web1",
+                              {"shop-uat-backend": {"web1": routed}} if routed else {})
+    chosen, found, names = c.choose_slot(web, running)
+    assert chosen["name"] == idle and found == live and chosen["serving"] == live
+    port = "17001" if idle.endswith("-alt") else "7001"
+    assert chosen["slot_env"]["SERVICE_PORT"] == port and chosen["health"]["port"] == int(port)
+    assert names == ["web1-shop-uat-backend", "web1-shop-uat-backend-alt"]
+    spec = c.normalize(chosen)                                  # what the module runs
+    assert c.environment(spec)["SERVICE_PORT"] == port
+    assert c.slot_port("web1-shop-uat-backend-alt", web) == 17001 and c.slot_port("web1-shop-uat-backend", web) == 7001
