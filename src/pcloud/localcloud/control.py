@@ -163,7 +163,7 @@ def purge_orphan(network: str, name: str, log: Callable[[str], None] = print) ->
     """Remove what a local cloud left on ``network`` when its config dir and server are gone (a killed test run):
     the containers and volumes labelled with its id or named ``<name>-...``, its snapshot images, the network.
     Only a network a local cloud made (it carries the cloud label) is touched."""
-    client = docker_client()
+    client = ensure_docker(log)
     try:
         net = client.networks.get(network)
     except docker.errors.NotFound:
