@@ -25,6 +25,7 @@ from pcloud.loadgen import Load
 from .conftest import cloud_id, droplet_console, droplet_engine, fleet_containers, pcloud
 
 from ansible_collections.pcloud.infra.plugins.module_utils import agentauth  # isort: skip
+from ansible_collections.pcloud.infra.plugins.module_utils.statefile import ConfigLock  # isort: skip
 
 
 class Inbox:
@@ -95,7 +96,26 @@ def fleet(cloud, smtp, fresh_fleet):
         "to": ["owner@localhost"], "heartbeat_minutes": 0.1, "backup_after_minutes": 0.5, "timeout": 5}))
     pcloud("--config-dir", str(config), "platform", env=cloud.env())
     state = json.loads((config / "infrastructure.json").read_text())
-    return cloud, state
+    yield cloud, state
+    quiet(cloud)
+
+
+def quiet(cloud):
+    """Leave the shared fleet to the next module with no agent watching it and no recovery running: an agent
+    left on would report the next module's changes as failures and start 'pcloud recover', which holds the
+    config dir lock while that module runs its own commands."""
+    idle(cloud)  # a recovery under way refreshes the agents at its end
+    for name in json.loads((cloud.config_dir / "infrastructure.json").read_text())["droplets"]:
+        found = docker.from_env().containers.list(filters={"label": ["pcloud.cloud=" + cloud_id(cloud),
+                                                                     "pcloud.droplet.name=" + name]})
+        if found:
+            droplet_console(cloud, name).docker("rm", "--force", "%s-health-agent" % name, check=False)
+    idle(cloud)  # one an agent started before it went
+
+
+def idle(cloud):
+    with ConfigLock(str(cloud.config_dir), "the health tests' teardown", wait=900):
+        pass
 
 
 def droplet_container(cloud, name):
