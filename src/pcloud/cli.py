@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--branch", default="", help="branch to build (default: git_config.branch)")
     dep.add_argument("--local", action="store_true", help="build from a local working copy instead of the repository")
     dep.add_argument("--project-path", default="", help="the working copy for --local")
-    dep.add_argument("--tag", default="", help="prod: the UAT tag to promote (default: the latest)")
+    dep.add_argument("--tag", default="", help="prod: the UAT tag to promote (default: the build uat runs)")
+    dep.add_argument("--force", action="store_true", help="prod: promote a tag even though uat was rolled back from it")
     dep.add_argument("--no-cache", action="store_true", help="build without Docker's layer cache")
     dep.add_argument("--no-snapshot", action="store_true", help="take no post-deploy snapshots of the droplets")
     dep.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
@@ -148,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--incident", default=None, help="the incident id (a recovery runs once per incident)")
     rec.add_argument("--drained", action="store_true", help="a health agent has drained it from the load balancer already")
     rec.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    logs = add("logs", "show a service's container logs across its droplets (both slots of a web service)")
+    logs.add_argument("project")
+    logs.add_argument("env")
+    logs.add_argument("service")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep streaming until interrupted")
+    logs.add_argument("--lines", type=int, default=100, help="lines from the end of each container's log (100)")
+    logs.add_argument("--droplet", default=None, help="only this droplet")
     clean = add("cleanup", "delete post-deploy snapshots beyond the newest 3 of each droplet, and orphaned snapshots and droplets")
     clean.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
     clean.add_argument("--keep", type=int, default=3, help="snapshots each droplet keeps (default 3)")
@@ -781,6 +789,8 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
     if args.tag and (args.env != "prod" or not releases.UAT_TAG_RE.match(args.tag)):
         raise SpecError("--tag takes a UAT tag such as v1.0.0-uat-20261122-0610, and only for prod",
                         file="(arguments)", field="--tag")
+    if getattr(args, "force", False) and args.env != "prod":
+        raise SpecError("--force is for prod (promote a tag uat was rolled back from)", file="(arguments)", field="--force")
     if args.env == "prod" and args.local:
         raise SpecError("prod promotes a UAT build; --local builds are for uat and test", file="(arguments)",
                         field="--local")
@@ -803,19 +813,18 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
         result = run_playbook("deploy", config_dir, {"pcloud_project": args.project, "pcloud_env": args.env,
                                                      "pcloud_branch": args.branch, "pcloud_project_path": path,
                                                      "pcloud_tag": args.tag,
+                                                     "pcloud_force_promote": bool(getattr(args, "force", False)),
                                                      "pcloud_build_nocache": bool(getattr(args, "no_cache", False)),
                                                      "pcloud_snapshots": not getattr(args, "no_snapshot", False),
                                                      **(override or {})},
                               quiet=True, inventory=str(REPO_INVENTORY), progress=progress,
-                              watch=("pcloud.infra.pcloud_git_info",))
+                              watch=("pcloud.infra.pcloud_deploy_info",))
     summary = result.summary()
     summary.update(project=args.project, environment=args.env)
-    local = result.first.get("pcloud.infra.pcloud_git_info") or {} if path else {}
-    if local.get("build") and not local.get("taggable", True):
-        summary["note"] = ("%s %s: built as %s, the hash of its files; such a build gets no UAT tag (prod promotes "
-                           "only tagged commits)" % (path, "has uncommitted changes" if local.get("is_repo")
-                                                     else "is not a Git repository", local["build"][:12]))
-        print("pcloud: %s" % summary["note"], file=sys.stderr)
+    notice = (result.first.get("pcloud.infra.pcloud_deploy_info") or {}).get("build", {}).get("notice")
+    if notice:
+        summary["note"] = notice
+        print("pcloud: %s" % notice, file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
@@ -848,6 +857,50 @@ def cmd_update_ip(args: argparse.Namespace) -> int:
     return orchestrate(args, extravars={"pcloud_admin_ip": args.ip})
 
 
+def cmd_logs(args: argparse.Namespace) -> int:
+    """``docker logs`` of the service's containers on each droplet, over SSH with the pinned host keys; the lines of
+    several droplets interleave as they come, each prefixed with its container's name."""
+    import subprocess
+    import threading
+
+    from ansible_collections.pcloud.infra.plugins.module_utils import logs as logsmod  # isort: skip
+
+    state = _recorded_state(args.config_dir)
+    if not state.get("droplets"):
+        raise SpecError("no droplets recorded yet; run 'pcloud orchestrate' first", file="(arguments)", field="project")
+    found = logsmod.targets(state, args.project, args.env, args.service, args.droplet)
+    command = logsmod.remote_command(args.project, args.env, args.service, args.lines, args.follow)
+    config_dir = os.path.abspath(args.config_dir)
+    procs = [(droplet, subprocess.Popen(logsmod.ssh_argv(config_dir, droplet, ip, command), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, stdin=subprocess.DEVNULL))
+             for droplet, ip in found]
+    lock = threading.Lock()
+
+    def pump(proc: subprocess.Popen[bytes]) -> None:
+        for line in iter(proc.stdout.readline, b""):  # type: ignore[union-attr]
+            with lock:
+                sys.stdout.buffer.write(line)
+                sys.stdout.flush()
+
+    threads = [threading.Thread(target=pump, args=(proc,), daemon=True) for _d, proc in procs]
+    for thread in threads:
+        thread.start()
+    failed = 0
+    try:
+        for (droplet, proc), thread in zip(procs, threads):
+            err = proc.stderr.read().decode("utf-8", "replace").strip()  # type: ignore[union-attr]
+            code = proc.wait()
+            thread.join()
+            if code != 0:
+                failed += 1
+                print("pcloud: %s: %s" % (droplet, err or "ssh exited with %d" % code), file=sys.stderr)
+    except KeyboardInterrupt:
+        for _d, proc in procs:
+            proc.terminate()
+        return EXIT_OK
+    return EXIT_FAILED if failed == len(procs) else EXIT_OK
+
+
 COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "orchestrate": cmd_orchestrate,
     "project": cmd_project,
@@ -858,6 +911,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "reproduce": cmd_reproduce,
     "recover": cmd_recover,
     "cleanup": cmd_cleanup,
+    "logs": cmd_logs,
     "platform": cmd_platform,
     "notify": cmd_notify,
     "monitor": cmd_monitor,

@@ -398,11 +398,34 @@ def test_cleanup_lists_then_deletes_old_and_orphaned_snapshots(deployed):
     assert cloud.request("DELETE", "/snapshots/%s" % made["hostomatic-web2-deploy-20990101-0000"])[0] == 204
 
 
+def test_prod_promotes_only_what_uat_runs_and_a_rolled_back_tag_needs_force(deployed):
+    """Issue 12 item 9. By now uat was deployed, changed (a second tag), rolled back, then ran --local builds."""
+    cloud, _state, _summary, _result = deployed
+    config = str(cloud.config_dir)
+    uat = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())
+    rolled_back_tag = uat[1]["tag"]
+    assert [r["kind"] for r in uat][:3] == ["deploy", "deploy", "rollback"] and rolled_back_tag
+    # item 10: who deployed - git's user.email of the source, else $USER (no AWX user here)
+    email = subprocess.run(["git", "-C", str(cloud.config_dir / ".build" / "hostomatic"), "config", "user.email"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    assert uat[0]["who"] == (email or cloud.env().get("USER") or "unknown"), uat[0]
+    untagged = pcloud("--config-dir", config, "deploy", "prod", "hostomatic", env=cloud.env(), check=False)
+    assert untagged.returncode == 1 and "which has no UAT tag" in untagged.stderr, untagged.stderr[-2000:]
+    refused = pcloud("--config-dir", config, "deploy", "prod", "hostomatic", "--tag", rolled_back_tag, env=cloud.env(),
+                     check=False)
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    assert "uat was rolled back from %s" % rolled_back_tag in refused.stderr and "--force" in refused.stderr
+
+
 def test_a_deploy_with_no_snapshot_takes_none(deployed):
     cloud, _state, _summary, _result = deployed
     before = deploy_snapshots(cloud)
     releases = len(json.loads((cloud.config_dir / "releases" / "hostomatic-prod.json").read_text()))
-    pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--no-snapshot", env=cloud.env())
+    uat = json.loads((cloud.config_dir / "releases" / "hostomatic-uat.json").read_text())
+    tag = uat[1]["tag"]  # uat was rolled back from it: promoted on purpose, which records a new prod release
+    forced = pcloud("--config-dir", str(cloud.config_dir), "deploy", "prod", "hostomatic", "--tag", tag, "--force",
+                    "--no-snapshot", env=cloud.env())
+    assert "promoting %s (commit %s), as asked" % (tag, uat[1]["commit"][:12]) in forced.stderr, forced.stderr[-2000:]
     assert len(json.loads((cloud.config_dir / "releases" / "hostomatic-prod.json").read_text())) == releases + 1
     assert deploy_snapshots(cloud) == before  # a new release, and no snapshot
 
@@ -491,3 +514,44 @@ def test_a_dockerfile_outside_the_repository_is_refused_before_anything_runs(dep
     assert result.returncode == 2
     assert "projects.hostomatic.services.backend.containerfile_path" in result.stderr
     assert "escapes the repository" in result.stderr
+
+
+def test_logs_shows_a_service_across_its_droplets(deployed):
+    """Issue 12 item 8: 'pcloud logs' reads each droplet's containers of the service over SSH (pinned host keys)."""
+    cloud, state, _summary, _result = deployed
+    webs = state["projects"]["hostomatic-uat"]["backend"]["assigned_droplets"]
+    get("http://%s/hostomatic/uat/backend/api/version" % state["droplets"]["pcloud-master"]["ip"])
+    out = pcloud("--config-dir", str(cloud.config_dir), "logs", "hostomatic", "uat", "backend", "--lines", "5",
+                 env=cloud.env()).stdout
+    prefixes = {line.split(" | ", 1)[0] for line in out.splitlines() if " | " in line}
+    assert {p.rsplit("-alt", 1)[0] for p in prefixes} == {"%s-hostomatic-uat-backend" % d for d in webs}, out[-2000:]
+    one = pcloud("--config-dir", str(cloud.config_dir), "logs", "hostomatic", "uat", "backend", "--droplet", webs[0],
+                 "--lines", "3", env=cloud.env()).stdout
+    assert one and all(line.startswith(webs[0] + "-") for line in one.splitlines()), one
+    bad = pcloud("--config-dir", str(cloud.config_dir), "logs", "hostomatic", "uat", "nope;id", env=cloud.env(),
+                 check=False)
+    assert bad.returncode == 2 and "service" in bad.stderr and "nope;id" in bad.stderr, bad.stderr
+
+
+def test_a_worker_that_exits_at_once_fails_the_deploy_with_its_log_and_is_removed(deployed):
+    """Issue 12 item 8: a worker has no health check; one that stops right after its start is reported with its
+    exit code and the last lines of its log, and does not stay behind."""
+    cloud, state, _summary, _result = deployed
+    config_file = cloud.config_dir / "deployment_config.json"
+    original = config_file.read_text()
+    config = json.loads(original)
+    config["projects"]["hostomatic"]["services"]["worker_email"]["command"] = "echo 'no queue configured' >&2; exit 4"
+    droplet = state["projects"]["hostomatic-uat"]["worker_email"]["assigned_droplets"][0]
+    try:
+        config_file.write_text(json.dumps(config, indent=2))
+        result = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
+                        env=cloud.env(), check=False)
+    finally:
+        config_file.write_text(original)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "%s-hostomatic-uat-worker_email stopped right after its start (exit code 4" % droplet in result.stderr
+    assert "no queue configured" in result.stderr and "it was removed" in result.stderr, result.stderr[-3000:]
+    assert not running(cloud, "pcloud.service=worker_email", "pcloud.environment=uat")
+    assert not [i for _e, i in fleet_containers(cloud, "pcloud.service=worker_email", "pcloud.environment=uat", all=True)]
+    pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot", env=cloud.env())
+    assert running(cloud, "pcloud.service=worker_email", "pcloud.environment=uat")

@@ -25,8 +25,14 @@ pytestmark = pytest.mark.usefixtures("cloud")
 SHARED_CP = "/tmp/.pcloud-ansible-cp"  # where control sockets lived before
 
 
+def quiet_env(cloud):
+    """This module rebuilds, re-keys and reboots keys-web1 on purpose: its agents must not replace it meanwhile
+    (an automatic recovery would hold the config dir lock and rebuild the droplet under the test)."""
+    return cloud.env(PCLOUD_AUTO_RECOVER="0")
+
+
 def run(cloud, *args, check=True):
-    return pcloud("--config-dir", str(cloud.config_dir), *args, env=cloud.env(), check=check)
+    return pcloud("--config-dir", str(cloud.config_dir), *args, env=quiet_env(cloud), check=check)
 
 
 def droplets(cloud):
@@ -51,7 +57,7 @@ def known_hosts(cloud):
 
 def ansible_ping(cloud, *extra):
     return subprocess.run([str(VENV_BIN / "ansible"), "all", "-i", "inventory/pcloud.yml", "-m", "ansible.builtin.ping",
-                           "-o", *extra], capture_output=True, text=True, env=cloud.env(), cwd=REPO, check=False)
+                           "-o", *extra], capture_output=True, text=True, env=quiet_env(cloud), cwd=REPO, check=False)
 
 
 def container(cloud, name):
@@ -159,7 +165,7 @@ def test_a_droplet_rebuilt_from_a_snapshot_gets_a_new_pinned_key(pinned_fleet):
         result = subprocess.run(
             [str(VENV_BIN / "ansible-playbook"), "playbooks/orchestrate.yml", "-e",
              json.dumps({"pcloud_replace": ["keys-web1"], "pcloud_replace_images": {"keys-web1": str(snap["id"])}})],
-            capture_output=True, text=True, env=cloud.env(), cwd=REPO, check=False)
+            capture_output=True, text=True, env=quiet_env(cloud), cwd=REPO, check=False)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr
         new = droplets(cloud)["keys-web1"]
         assert new["id"] != old["id"] and new["image"]["id"] == int(snap["id"])
@@ -213,7 +219,7 @@ def test_a_droplet_without_a_pinned_key_is_refused_until_adopted(pinned_fleet):
         result.stdout + result.stderr
     assert not any(k.startswith("keys-web1,") for k in known_hosts(cloud))
     adopt = subprocess.run([str(VENV_BIN / "ansible-playbook"), "playbooks/orchestrate.yml", "-e",
-                            "pcloud_adopt_host_keys=true"], capture_output=True, text=True, env=cloud.env(), cwd=REPO,
+                            "pcloud_adopt_host_keys=true"], capture_output=True, text=True, env=quiet_env(cloud), cwd=REPO,
                            check=False)
     assert adopt.returncode == 0, adopt.stdout[-3000:] + adopt.stderr
     assert "pinned the SSH host key droplet keys-web1" in adopt.stdout + adopt.stderr

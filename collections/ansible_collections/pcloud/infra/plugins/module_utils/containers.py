@@ -269,6 +269,9 @@ def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str]
         env = {k: str(v) for k, v in item["environment"].items()}
         spec: Dict[str, Any] = {
             "name": name, "image": images[service], "command": item.get("command") or None, "env": env,
+            # Procfile semantics: a command replaces the image's ENTRYPOINT and CMD (run by /bin/sh -c) unless the
+            # service names its own entrypoint; [""] is Docker's "no entrypoint"
+            "entrypoint": list(item.get("entrypoint") or ()) or ([""] if item.get("command") else None),
             "stop_timeout": stop_timeout,
             "labels": {"pcloud.droplet": droplet, "pcloud.project": env.get("PROJECT", ""),
                        "pcloud.environment": env.get("ENVIRONMENT", ""), "pcloud.service": service},

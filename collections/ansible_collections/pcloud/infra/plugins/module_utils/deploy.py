@@ -36,7 +36,8 @@ def service_containers(state: Mapping[str, Any], services: Mapping[str, Mapping[
         if body.get("type") not in APP_TYPES or droplet not in body.get("assigned_droplets", ()):
             continue
         config = services.get(name) or {}
-        own = {k: str(v) for k, v in (config.get("environment") or {}).items()}
+        own = {k: placeholders(str(v), body.get("project", ""), body.get("environment", ""), name)
+               for k, v in (config.get("environment") or {}).items()}
         secrets = sorted(set(config.get("secrets") or ()) | set(PLATFORM_SECRETS))
         out.append({
             "service": name,
@@ -46,10 +47,17 @@ def service_containers(state: Mapping[str, Any], services: Mapping[str, Mapping[
             "health_path": body.get("health_path", "/health"),
             "environment": service_environment(state, key, name, own),
             "command": config.get("command"),
+            "entrypoint": list(config.get("entrypoint") or ()),
             "secrets": secrets,
             "platform_secrets": [s for s in secrets if s in PLATFORM_SECRETS],
         })
     return out
+
+
+def placeholders(value: str, project: str, environment: str, service: str) -> str:
+    """``{project}``, ``{environment}`` and ``{service}`` in a service's environment value, filled in (only these
+    three; any other brace stays as it is)."""
+    return value.replace("{project}", project).replace("{environment}", environment).replace("{service}", service)
 
 
 def running_slots(state: Mapping[str, Any], droplet: str, prefix: str, running: Iterable[str]) -> Dict[str, Dict[str, int]]:

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Private to this collection: the API of this file may change without notice.
-"""Reading Git tags: the argv pcloud runs and the parsing of its output (no shell, no I/O here)."""
+"""Reading a source directory: Git tags (the argv pcloud runs and the parsing of its output, no shell), the working
+tree's content hash and the name of a build."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import hashlib
 import os
 import re
 import stat
-from typing import Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 # name NUL object NUL peeled object (an annotated tag peels to its commit; a lightweight one has none)
 TAG_FORMAT = "%(refname:strip=2)%00%(objectname)%00%(*objectname)"
@@ -71,3 +72,37 @@ def build_name(head: str, dirty: bool, content: str) -> Tuple[str, bool]:
     if head and not dirty:
         return head, True
     return content, False
+
+
+Runner = Callable[[List[str]], Tuple[int, str, str]]
+
+
+def read_repo(run: Runner, git: str, path: str, content_hash: bool = False) -> Dict[str, Any]:
+    """What a source directory holds, read with ``run`` (an argv runner such as ``AnsibleModule.run_command``):
+    ``is_repo``, ``head``, ``tags`` ({tag: commit}), ``tags_at_head``; with ``content_hash`` also ``dirty``,
+    ``content`` (tree_hash), ``build`` and ``taggable`` (build_name). Raises ValueError with the reason."""
+    if not os.path.isdir(path):
+        raise ValueError("%s is not a directory" % path)
+    rc, _out, _err = run([git, "-C", path, "rev-parse", "--is-inside-work-tree", "--is-bare-repository"])
+    is_repo = rc == 0
+    head, tags = "", {}  # type: str, Dict[str, str]
+    if is_repo:
+        rc, out, _err = run([git, "-C", path, "rev-parse", "--verify", "--quiet", "HEAD"])
+        head = out.strip() if rc == 0 else ""
+        rc, out, err = run([git] + list_tags_argv(path)[1:])
+        if rc != 0:
+            raise ValueError("cannot read the tags of %s: %s" % (path, err.strip()))
+        tags = parse_tags(out)
+    elif not content_hash:
+        raise ValueError("%s is not a Git repository" % path)
+    found: Dict[str, Any] = {"is_repo": is_repo, "head": head, "tags": tags,
+                             "tags_at_head": tags_at(tags, head) if head else []}
+    if content_hash:
+        dirty = False
+        if is_repo:
+            rc, out, _err = run([git, "-C", path, "status", "--porcelain", "--untracked-files=normal"])
+            dirty = rc != 0 or bool(out.strip())
+        content = tree_hash(path)
+        build, taggable = build_name(head, dirty, content)
+        found.update(dirty=dirty, content=content, build=build, taggable=taggable)
+    return found

@@ -118,3 +118,14 @@ def releases_with_tag(histories: Mapping[str, List[Dict[str, Any]]], tag: Option
             if tag is None or record.get("tag") == tag:
                 out.append(dict(record, project_env=name))
     return out
+
+
+def deployer(*candidates: Optional[str]) -> str:
+    """Who made a release: the first usable of ``candidates`` (the playbook passes the AWX/Semaphore user,
+    then ``git config user.email`` of the source, then ``$USER``), else "unknown". Control characters and
+    surrounding blanks never reach the record; at most 200 characters."""
+    for value in candidates:
+        text = str(value or "").strip()
+        if text and not any(ord(c) < 32 or ord(c) == 127 for c in text):
+            return text[:200]
+    return "unknown"

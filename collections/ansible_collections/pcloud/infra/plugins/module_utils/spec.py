@@ -115,6 +115,23 @@ class InfraSpec:
         }
 
 
+def _entrypoint(value: Any, path: Tuple[Any, ...], count: Any) -> Tuple[str, ...]:
+    """``entrypoint``: a program (``"./boot.sh"``) or an exec-form list (``["python", "-m", "app"]``)."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
+        count(path + ("entrypoint",), "expected a program or a list of strings (exec form), got %s" % _tname(value))
+        return ()
+    for idx, item in enumerate(items):
+        why = control_problem(item)
+        if why or not item.strip() or len(item) > 4096:
+            count(path + ("entrypoint", idx), "must be a non-empty line of at most 4096 characters%s"
+                  % (": it " + why if why else ""))
+            return ()
+    return tuple(items)
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -122,6 +139,8 @@ class ServiceSpec:
     containerfile_path: Optional[str] = None
     build_context: Optional[str] = None
     command: Optional[str] = None
+    # replaces the image's ENTRYPOINT (exec form); a service with a command and no entrypoint runs without one
+    entrypoint: Tuple[str, ...] = ()
     secrets: Tuple[str, ...] = ()
     environment: Tuple[Tuple[str, str], ...] = ()
     health_path: str = "/health"
@@ -138,6 +157,8 @@ class ServiceSpec:
             out["build_context"] = self.build_context
         if self.command:
             out["command"] = self.command
+        if self.entrypoint:
+            out["entrypoint"] = list(self.entrypoint)
         if self.type == "web":
             out["health_path"] = self.health_path
         if self.queue:
@@ -252,8 +273,13 @@ def parse_projects_csv(text: str, file: str = PROJECTS_CSV, region: str = DEFAUL
         if bad_cell:
             problems.add(bad_cell[1], file=file, line=num, field=bad_cell[0])
             continue
+        if len(cells) < len(header) and all(col in CSV_OPTIONAL_COLUMNS for col in header[len(cells):]):
+            cells += [""] * (len(header) - len(cells))  # an optional column may be left out of a row: its default
         if len(cells) != len(header):
-            problems.add("expected %d fields (%s), found %d" % (len(header), ",".join(header), len(cells)),
+            extra = [c for c in CSV_OPTIONAL_COLUMNS if c not in header]
+            hint = (" (a row with %s needs the column in the header)" % " and ".join(extra)
+                    if len(cells) > len(header) and extra else "")
+            problems.add("expected %d fields (%s), found %d%s" % (len(header), ",".join(header), len(cells), hint),
                          file=file, line=num, field="(row)")
             continue
         row = dict(zip(header, cells))
@@ -488,8 +514,8 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         bad(path, "expected an object, got %s" % _tname(body))
         return None
     count = _Counter(bad)
-    _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "secrets", "environment",
-                         "health_check", "queue"), path, count)
+    _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "entrypoint", "secrets",
+                         "environment", "health_check", "queue"), path, count)
     stype = body.get("type", "web")
     if stype not in SERVICE_TYPES:
         count(path + ("type",), "unknown service type %s (expected one of %s)"
@@ -507,6 +533,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
             count(path + ("command",), "must be a single non-empty line%s" % (": it " + why if why else ""))
         elif len(command) > 4096:
             count(path + ("command",), "longer than 4096 characters")
+    entrypoint = _entrypoint(body.get("entrypoint"), path, count)
     secrets: List[str] = []
     for idx, secret in enumerate(_get(body, "secrets", list, path, count, default=[]) or []):
         why = name_problem("secret", secret)
@@ -545,7 +572,8 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     if count.n:
         return None
     return ServiceSpec(name=name, type=stype, containerfile_path=cfile, build_context=context,
-                       command=command, secrets=tuple(secrets), environment=tuple(sorted(env.items())),
+                       command=command, entrypoint=entrypoint, secrets=tuple(secrets),
+                       environment=tuple(sorted(env.items())),
                        health_path=health, queue=queue)
 
 

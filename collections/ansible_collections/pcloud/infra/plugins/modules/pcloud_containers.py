@@ -79,7 +79,9 @@ options:
     elements: str
     default: []
   remove_unhealthy:
-    description: Remove a new container that fails its health check (the serving slot keeps serving).
+    description:
+      - Remove a new container that fails its health check, or (without one) stops or restarts within 2 s of its
+        start; the error carries the last 30 lines of its log. The serving slot keeps serving.
     type: bool
     default: true
 """
@@ -142,6 +144,10 @@ except ImportError:  # reported by the module
     HAS_DOCKER = False
 
 
+LOG_LINES = 30  # of a container that failed, in the error
+SETTLE_SECONDS = 2.0  # a container without a health check must still run this long after its start
+
+
 class Engine:
     def __init__(self, module: AnsibleModule) -> None:
         self.module = module
@@ -200,7 +206,7 @@ class Engine:
 
     def logs(self, name: str) -> str:
         try:
-            return self.api.logs(name, tail=15).decode("utf-8", "replace")
+            return self.api.logs(name, tail=LOG_LINES).decode("utf-8", "replace")
         except docker.errors.APIError:
             return ""
 
@@ -314,6 +320,21 @@ def main() -> None:
             module.fail_json(msg="container %s did not answer %s on port %d within %d s%s%s. Last lines of its log:\n%s"
                              % (spec["name"], what, spec["health"]["port"], spec["health"]["timeout"],
                                 "; it was removed" if module.params["remove_unhealthy"] else "", kept, logs),
+                             actions=actions, started=started)
+    unchecked = [spec for spec in specs if spec["name"] in started and not spec["health"]]
+    if unchecked:
+        time.sleep(SETTLE_SECONDS)
+        for spec in unchecked:
+            state = (engine.inspect(spec["name"]) or {}).get("State") or {}
+            if state.get("Running") and not state.get("Restarting") and not int(state.get("RestartCount") or 0):
+                continue
+            logs = engine.logs(spec["name"])
+            if module.params["remove_unhealthy"]:
+                engine.remove(spec["name"], 0)
+            module.fail_json(msg="container %s stopped right after its start (exit code %s%s)%s. Last lines of its "
+                                 "log:\n%s" % (spec["name"], state.get("ExitCode"),
+                                               ", restarting" if state.get("Restarting") or state.get("RestartCount") else "",
+                                               "; it was removed" if module.params["remove_unhealthy"] else "", logs),
                              actions=actions, started=started)
     for name, (item, live, names) in slot_of.items():
         serving = live if actions.get(name) == "serving" else name

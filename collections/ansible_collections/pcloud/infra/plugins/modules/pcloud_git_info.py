@@ -75,43 +75,20 @@ tags_at_head:
   elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pcloud.infra.plugins.module_utils.gitrefs import build_name, list_tags_argv, parse_tags, tags_at, tree_hash
+from ansible_collections.pcloud.infra.plugins.module_utils.gitrefs import read_repo
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec={"repo_path": {"type": "path", "required": True},
                                           "content_hash": {"type": "bool", "default": False}}, supports_check_mode=True)
-    path = module.params["repo_path"]
-    if not os.path.isdir(path):
-        module.fail_json(msg="%s is not a directory" % path)
-    git = module.get_bin_path("git", required=True)
-    rc, out, err = module.run_command([git, "-C", path, "rev-parse", "--is-inside-work-tree", "--is-bare-repository"])
-    is_repo = rc == 0
-    extra = {}
-    head, tags = "", {}
-    if is_repo:
-        rc, out, err = module.run_command([git, "-C", path, "rev-parse", "--verify", "--quiet", "HEAD"])
-        head = out.strip() if rc == 0 else ""
-        rc, out, err = module.run_command([git] + list_tags_argv(path)[1:])
-        if rc != 0:
-            module.fail_json(msg="cannot read the tags of %s: %s" % (path, err.strip()))
-        tags = parse_tags(out)
-    elif not module.params["content_hash"]:
-        module.fail_json(msg="%s is not a Git repository" % path)
-    if module.params["content_hash"]:
-        dirty = False
-        if is_repo:
-            rc, out, err = module.run_command([git, "-C", path, "status", "--porcelain", "--untracked-files=normal"])
-            dirty = rc != 0 or bool(out.strip())
-        content = tree_hash(path)
-        build, taggable = build_name(head, dirty, content)
-        extra = {"dirty": dirty, "content": content, "build": build, "taggable": taggable}
-    module.exit_json(changed=False, head=head, tags=tags, tags_at_head=tags_at(tags, head) if head else [],
-                     is_repo=is_repo, **extra)
+    try:
+        found = read_repo(module.run_command, module.get_bin_path("git", required=True), module.params["repo_path"],
+                          module.params["content_hash"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **found)
 
 
 if __name__ == "__main__":

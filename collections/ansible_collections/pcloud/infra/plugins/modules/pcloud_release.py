@@ -55,9 +55,14 @@ options:
     type: dict
     default: {}
   who:
-    description: Who deployed.
+    description:
+      - Who deployed, when the caller knows (AWX's C(awx_user_name), Semaphore's user). Empty means
+        C(git config user.email) of O(repo_path), else C($USER), else C(unknown).
     type: str
-    default: unknown
+    default: ""
+  repo_path:
+    description: The source on the control node, whose C(git config user.email) names the deployer.
+    type: path
   kind:
     description: What made the release.
     type: str
@@ -101,7 +106,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
 from ansible_collections.pcloud.infra.plugins.module_utils.registry import kept_images
 from ansible_collections.pcloud.infra.plugins.module_utils.release_store import history_path, load_histories, load_history
-from ansible_collections.pcloud.infra.plugins.module_utils.releases import append_release, image_ids, release_record
+from ansible_collections.pcloud.infra.plugins.module_utils.releases import append_release, deployer, image_ids, release_record
 from ansible_collections.pcloud.infra.plugins.module_utils.statefile import FileLock, write_json_atomic
 
 
@@ -116,17 +121,24 @@ def main() -> None:
         "image_info": {"type": "list", "elements": "dict", "required": True},
         "services": {"type": "dict", "default": {}},
         "secret_versions": {"type": "dict", "default": {}, "no_log": False},  # versions (HMACs), never values
-        "who": {"type": "str", "default": "unknown"},
+        "who": {"type": "str", "default": ""},
+        "repo_path": {"type": "path"},
         "kind": {"type": "str", "default": "deploy", "choices": ["deploy", "promote", "rollback"]},
     }, supports_check_mode=True)
     p = module.params
+    email = ""
+    if not p["who"] and p["repo_path"] and os.path.isdir(p["repo_path"]):
+        git = module.get_bin_path("git")
+        if git:
+            _rc, email, _err = module.run_command([git, "-C", p["repo_path"], "config", "user.email"])
+    who = deployer(p["who"], email, os.environ.get("USER"))
     path = history_path(p["config_dir"], p["project_env"])
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with FileLock(path + ".lock"):
             history = load_history(p["config_dir"], p["project_env"])
             record = release_record(p["commit"], p["tag"], p["images"], image_ids(p["images"], p["image_info"]), p["services"],
-                                    p["secret_versions"], p["who"],
+                                    p["secret_versions"], who,
                                     datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), p["kind"], p["repo"])
             history, changed = append_release(history, record)
             if changed and not module.check_mode:

@@ -131,6 +131,11 @@ def test_app_containers():
     assert web["name"] == "web1-shop-uat-backend" and web["alternate"] == {"name": "web1-shop-uat-backend-alt", "port": 17001}
     assert web["routed_port"] == 17001 and web["health"]["path"] == "/health"
     assert worker["command"] == "python worker.py" and "alternate" not in worker
+    # Procfile semantics: the command replaces the image's ENTRYPOINT too; a service without one keeps the image's
+    assert worker["entrypoint"] == [""] and web["entrypoint"] is None
+    assert c.normalize(worker)["command"] == ["/bin/sh", "-c", "python worker.py"]
+    (own,) = c.app_containers([dict(ITEMS[1], entrypoint=["./boot.sh"])], IMAGES, "web1", "shop-uat", "web1")
+    assert own["entrypoint"] == ["./boot.sh"]
     assert c.app_containers(ITEMS, IMAGES, "web1", "shop-uat", "web1", kinds=("worker",)) == [worker]
     with pytest.raises(c.ContainerSpecError, match="no image"):
         c.app_containers(ITEMS, {}, "web1", "shop-uat", "web1")

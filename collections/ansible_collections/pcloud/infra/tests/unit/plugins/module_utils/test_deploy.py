@@ -41,6 +41,15 @@ def test_container_description(setup):
     assert "stripe_key" not in " ".join(backend["environment"]).lower()
 
 
+def test_environment_values_fill_in_project_environment_and_service(setup):
+    state, services = setup
+    services = dict(services, backend=dict(services["backend"], environment={
+        "APP_NAME": "{project}-{environment}-{service}", "LITERAL": "{other} {0} %s"}))
+    web1 = {c["service"]: c for c in service_containers(state, services, "hostomatic-uat", "hostomatic-web1")}
+    assert web1["backend"]["environment"]["APP_NAME"] == "hostomatic-uat-backend"
+    assert web1["backend"]["environment"]["LITERAL"] == "{other} {0} %s"  # only the three placeholders
+
+
 def test_unknown_project_env(setup):
     state, services = setup
     with pytest.raises(StateError, match="no project-env 'nope-prod'"):

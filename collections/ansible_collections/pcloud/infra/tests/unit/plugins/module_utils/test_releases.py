@@ -32,3 +32,13 @@ def test_latest_uat_tag_orders_by_time():
     assert uat_tags(tags) == tags[:3]
     assert latest_uat_tag(tags) == "v1.0.3-uat-20261101-1000"
     assert latest_uat_tag(["nope"]) is None
+
+
+def test_the_deployer_is_the_first_usable_name():
+    from ansible_collections.pcloud.infra.plugins.module_utils.releases import deployer
+
+    assert deployer("alice", "a@example.org", "root") == "alice"  # AWX/Semaphore user first
+    assert deployer("", "a@example.org\n", "root") == "a@example.org"  # then git's user.email
+    assert deployer(None, "", "root") == "root"  # then $USER
+    assert deployer("", "evil\x1b[31m", None) == "unknown"
+    assert len(deployer("x" * 500)) == 200

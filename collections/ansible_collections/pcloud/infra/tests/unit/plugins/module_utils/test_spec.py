@@ -55,6 +55,17 @@ def test_csv_environments_column_narrows():
     assert infra.project("blog").environments == DEFAULT_ENVIRONMENTS
 
 
+def test_csv_environments_column_is_per_row():
+    """Issue 12 item 11: a row may leave the optional column out; it gets the default environments."""
+    infra = parse_projects_csv(HEADER.strip() + ",Environments\nshop,2,s-1vcpu-1gb,s-1vcpu-1gb,prod;uat\n"
+                               "blog,1,s-1vcpu-1gb,s-1vcpu-1gb\n", "p.csv")
+    assert infra.project("shop").environments == ("prod", "uat")
+    assert infra.project("blog").environments == DEFAULT_ENVIRONMENTS
+    with pytest.raises(SpecError) as exc_info:
+        parse_projects_csv(HEADER + "shop,2,s-1vcpu-1gb,s-1vcpu-1gb,prod;uat\n", "p.csv")
+    assert any("needs the column in the header" in e for e in errors_of(exc_info)), errors_of(exc_info)
+
+
 def test_csv_rewrites_to_infrastructure_spec():
     infra = parse_projects_csv(HEADER + "shop,3,s-1vcpu-1gb,s-2vcpu-4gb\n", "p.csv", region="fra1")
     assert infra.to_json() == {
@@ -191,6 +202,14 @@ def test_worker_queue_is_filled_in_per_project_env():
     assert ServiceSpec(name="w", type="worker").queue_for("shop", "uat") is None
 
 
+def test_an_entrypoint_is_a_program_or_an_exec_form_list():
+    for given, kept in (("./boot.sh", ["./boot.sh"]), (["python", "-m", "app"], ["python", "-m", "app"])):
+        config = parse_deployment_config(load_json_text(_deploy(dict(GOOD, entrypoint=given)), "d.json"))
+        assert config.projects[0].services[0].to_json()["entrypoint"] == kept
+    plain = parse_deployment_config(load_json_text(_deploy(GOOD), "d.json"))
+    assert "entrypoint" not in plain.projects[0].services[0].to_json()
+
+
 @pytest.mark.parametrize("text, expected", [
     ("", "d.json:1: (file): file is empty"),
     ('{\n "projects": {\n  "shop": [}\n}', "d.json:3: (syntax): JSON syntax error"),
@@ -210,6 +229,9 @@ def test_worker_queue_is_filled_in_per_project_env():
     (_deploy(dict(GOOD, environment={"X": [1]})), "environment.X: expected a string or number, got a list"),
     (_deploy(dict(GOOD, port=80)), "projects.shop.services.api.port: unknown key 'port'"),
     (_deploy(dict(GOOD, health_check="health")), "health_check: expected a plain absolute path"),
+    (_deploy(dict(GOOD, entrypoint=7)), "services.api.entrypoint: expected a program or a list of strings"),
+    (_deploy(dict(GOOD, entrypoint=[])), "services.api.entrypoint: expected a program or a list of strings"),
+    (_deploy(dict(GOOD, entrypoint=["./boot.sh", "a\nb"])), "services.api.entrypoint[1]: must be a non-empty line"),
     (_deploy(GOOD, git_config={"base_url": "x", "url_pattern": "{base_url}/{repo}.git"}),
      "git_config.url_pattern: only {base_url} and {project} may appear, with no format spec or conversion; found {repo}"),
     (_deploy(GOOD, git_config={"base_url": 5}), "git_config.base_url: expected a string, got a number"),
