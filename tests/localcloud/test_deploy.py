@@ -555,3 +555,63 @@ def test_a_worker_that_exits_at_once_fails_the_deploy_with_its_log_and_is_remove
     assert not [i for _e, i in fleet_containers(cloud, "pcloud.service=worker_email", "pcloud.environment=uat", all=True)]
     pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot", env=cloud.env())
     assert running(cloud, "pcloud.service=worker_email", "pcloud.environment=uat")
+
+
+def test_services_get_database_url_and_redis_url_at_process_start_only(deployed):
+    """Issue 12 item 2: DATABASE_URL/REDIS_URL with the generated passwords reach the app's process (exported by the
+    wrapper from /run/secrets), never the container's configuration."""
+    cloud, state, _summary, _result = deployed
+    droplet = state["projects"]["hostomatic-uat"]["backend"]["assigned_droplets"][0]
+    engine = droplet_engine(cloud, droplet)
+    name = next(n for n in engine.names("pcloud.service=backend", "pcloud.environment=uat"))
+    script = ("for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null; done | grep -E '^(DATABASE|REDIS)_URL=' "
+              "| sort -u; echo; cat /run/secrets/db_password; echo; cat /run/secrets/redis_password")
+    out = engine.docker("exec", name, "sh", "-c", script).stdout.split("\n")
+    found = dict(line.split("=", 1) for line in out if "_URL=" in line)
+    db_password, redis_password = [line for line in out if line and "_URL=" not in line][-2:]
+    db = state["projects"]["hostomatic-uat"]["database"]
+    master = state["droplets"]["pcloud-master"]["ip"]
+    assert found["DATABASE_URL"] == "postgresql://%s:%s@%s:%s/%s" % (db["db_user"], db_password, master, db["port"],
+                                                                      db["db_name"]), found
+    assert found["REDIS_URL"] == "redis://:%s@%s:%s/0" % (redis_password, master,
+                                                         state["projects"]["hostomatic-uat"]["redis"]["port"])
+    inspect = json.dumps(engine.inspect(name))
+    assert db_password not in inspect and redis_password not in inspect
+    assert "DATABASE_URL_FILE=/run/secrets/env.DATABASE_URL" in inspect
+
+
+def test_the_release_phase_runs_once_before_the_switch_and_a_failing_one_stops_the_deploy(deployed):
+    """Issue 12 item 6: a service's 'release' runs once per release in a one-off container of its image on master,
+    with the service's environment (DATABASE_URL too); a failing release leaves the serving release alone."""
+    cloud, state, _summary, _result = deployed
+    config_file = cloud.config_dir / "deployment_config.json"
+    original = config_file.read_text()
+    master = droplet_engine(cloud, "pcloud-master")
+    name = "pcloud-master-hostomatic-uat-backend-release"
+    url = "http://%s/hostomatic/uat/backend/api/version" % state["droplets"]["pcloud-master"]["ip"]
+    serving = get(url)[1]["version"]
+
+    def deploy_with(release):
+        config = json.loads(original)
+        config["projects"]["hostomatic"]["services"]["backend"]["release"] = release
+        config_file.write_text(json.dumps(config, indent=2))
+        return pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
+                      env=cloud.env(), check=False)
+
+    try:
+        ok = deploy_with('echo "release of $PROJECT-$ENVIRONMENT"; test -n "$DATABASE_URL"')
+        assert ok.returncode == 0, ok.stderr[-3000:]
+        (info,) = master.inspect(name)
+        assert info["State"]["ExitCode"] == 0 and not info["State"]["Running"]
+        assert "release of hostomatic-uat" in master.docker("logs", name).stdout
+        again = deploy_with('echo "release of $PROJECT-$ENVIRONMENT"; test -n "$DATABASE_URL"')
+        assert again.returncode == 0 and master.inspect(name)[0]["State"]["StartedAt"] == info["State"]["StartedAt"]
+        with Load([url], workers=2, classify=version_of) as load:
+            bad = deploy_with("echo 'migration 42 failed' >&2; exit 5")
+        assert bad.returncode == 1
+        assert "the release phase exited with code 5" in bad.stderr and "migration 42 failed" in bad.stderr, \
+            bad.stderr[-3000:]
+        assert load.result.failed == 0 and set(load.result.seen) == {serving}, load.result.to_json()
+        assert not master.names("pcloud.phase=release", all=True)  # the failed one does not stay behind
+    finally:
+        config_file.write_text(original)

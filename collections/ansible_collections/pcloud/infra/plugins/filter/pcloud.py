@@ -69,8 +69,9 @@ def monitored_by(state: Dict[str, Any], droplet: str) -> List[str]:
     return topology.monitored_by(state, droplet)
 
 
-def service_containers(state: Dict[str, Any], services: Dict[str, Any], key: str, droplet: str) -> List[Dict[str, Any]]:
-    return deploy.service_containers(state, services, key, droplet)
+def service_containers(state: Dict[str, Any], services: Dict[str, Any], key: str, droplet: str,
+                       phase: str = "run") -> List[Dict[str, Any]]:
+    return deploy.service_containers(state, services, key, droplet, str(phase))
 
 
 def service_slots(item: Dict[str, Any], prefix: str, key: str, running: List[str],

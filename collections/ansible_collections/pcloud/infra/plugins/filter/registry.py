@@ -58,9 +58,9 @@ def data_containers(instances: Sequence[Mapping[str, Any]], kind: str, prefix: s
 
 def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str], prefix: str, key: str, droplet: str,
                    live_ports: Any = None, stop_timeout: int = 10, health_timeout: int = 60,
-                   kinds: Any = ("web", "worker")) -> List[Dict[str, Any]]:
+                   kinds: Any = ("web", "worker"), release_timeout: int = 600) -> List[Dict[str, Any]]:
     return _containers.app_containers(list(items), images, prefix, key, droplet, live_ports or {}, int(stop_timeout),
-                                      int(health_timeout), tuple(kinds))
+                                      int(health_timeout), tuple(kinds), int(release_timeout))
 
 
 class FilterModule:

@@ -27,6 +27,11 @@ from ansible_collections.pcloud.infra.plugins.module_utils.names import control_
 LABEL_CONFIG = "pcloud.config"
 LABEL_RELEASE = "pcloud.release"
 SECRETS_DIR = "/run/secrets"
+ENV_FILE_PREFIX = "env."
+RELEASE_SUFFIX = "-release"
+# Exports each /run/secrets/env.<VAR> as VAR, then execs the container's own command (needs /bin/sh in the image).
+ENV_WRAPPER = ('for f in %s/%s*; do [ -f "$f" ] || continue; n="${f##*/%s}"; v="$(cat "$f")"; export "$n=$v"; done; '
+               'exec "$@"' % (SECRETS_DIR, ENV_FILE_PREFIX, ENV_FILE_PREFIX))
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _SECRET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -94,6 +99,10 @@ def normalize(spec: Mapping[str, Any]) -> Dict[str, Any]:
         if not isinstance(value, str):
             raise bad("secrets", "the content of %s must be a string" % key)
     out["secrets"] = dict(secrets)
+    out["secret_env"] = _secret_env(spec.get("secret_env"), bad)
+    out["secret_mode"] = _int(spec.get("secret_mode"), 0o400, "secret_mode", bad)
+    if out["secret_mode"] not in (0o400, 0o440, 0o444):
+        raise bad("secret_mode", "0400, 0440 or 0444")
     health = spec.get("health")
     if health:
         if not isinstance(health, dict) or not isinstance(health.get("port"), int) or not 0 < health["port"] < 65536:
@@ -105,10 +114,39 @@ def normalize(spec: Mapping[str, Any]) -> Dict[str, Any]:
                          "kind": "http" if health.get("kind", "http") == "http" else "tcp"}
     else:
         out["health"] = None
+    oneoff = spec.get("oneoff")
+    if oneoff:
+        if not isinstance(oneoff, dict):
+            raise bad("oneoff", "{timeout}: run to its end within timeout seconds")
+        out["oneoff"] = {"timeout": _int(oneoff.get("timeout"), 600, "oneoff", bad) or 600}
+        if out["health"] or out["restart_policy"] != "no":
+            raise bad("oneoff", "a one-off container has no health check and restart_policy 'no'")
+    else:
+        out["oneoff"] = None
     serving = spec.get("serving")
     if serving is not None and (not isinstance(serving, str) or not _NAME.fullmatch(serving)):
         raise bad("serving", "the name of the serving slot's container")
     out["serving"] = serving
+    return out
+
+
+def _secret_env(value: Any, bad: Any) -> Dict[str, Dict[str, str]]:
+    """``{VAR: {"template": "...{password}...", "secret": name, "mode": "auto"|"file"}}``: a variable whose value
+    holds a secret (a connection URL), made from a template and one of the container's secret files."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise bad("secret_env", "a mapping of variable to {template, secret, mode}")
+    out = {}
+    for var, item in value.items():
+        if not isinstance(var, str) or not _ENV.fullmatch(var) or not isinstance(item, dict):
+            raise bad("secret_env", "variable %r" % (var,))
+        template, secret, mode = item.get("template"), item.get("secret"), item.get("mode", "auto")
+        if not isinstance(template, str) or template.count("{password}") != 1 or control_problem(template):
+            raise bad("secret_env", "%s: a one-line template with one {password}" % var)
+        if not isinstance(secret, str) or not _SECRET.fullmatch(secret) or mode not in ("auto", "file"):
+            raise bad("secret_env", "%s: a secret file name and a mode (auto or file)" % var)
+        out[var] = {"template": template, "secret": secret, "mode": mode}
     return out
 
 
@@ -172,6 +210,10 @@ def decide(spec: Mapping[str, Any], image_id: Optional[str], existing: Optional[
         return "serving"
     if not existing:
         return "create"
+    if spec.get("oneoff"):  # done once per release: kept, exited 0, as the record that it ran
+        state = existing.get("State") or {}
+        done = not state.get("Running") and state.get("ExitCode") == 0 and not str(state.get("FinishedAt") or "0001-").startswith("0001-")
+        return "unchanged" if done and _same(existing, image_id, LABEL_CONFIG, config_hash(spec)) else "recreate"
     if _same(existing, image_id, LABEL_CONFIG, config_hash(spec)):
         return "unchanged" if _running(existing) else "start"
     return "recreate"
@@ -191,8 +233,32 @@ def _running(info: Mapping[str, Any]) -> bool:
 
 
 def secret_files(spec: Mapping[str, Any]) -> List[Tuple[str, bytes, int]]:
-    """(path inside the container, content, mode) of each secret file: ``/run/secrets/<name>``, root, 0400."""
-    return [("%s/%s" % (SECRETS_DIR, name), content.encode(), 0o400) for name, content in sorted(spec["secrets"].items())]
+    """(path inside the container, content, mode) of each secret file: ``/run/secrets/<name>`` (root, ``secret_mode``),
+    and for each ``secret_env`` variable ``/run/secrets/env.<VAR>`` holding its value (the template filled in)."""
+    mode = spec.get("secret_mode", 0o400)
+    files = [("%s/%s" % (SECRETS_DIR, name), content.encode(), mode) for name, content in sorted(spec["secrets"].items())]
+    for var, item in sorted(spec.get("secret_env", {}).items()):
+        if item["secret"] not in spec["secrets"]:
+            raise ContainerSpecError("container %s: secret_env: %s needs the secret %s, which it does not get"
+                                     % (spec["name"], var, item["secret"]))
+        value = item["template"].replace("{password}", spec["secrets"][item["secret"]])
+        files.append(("%s/%s%s" % (SECRETS_DIR, ENV_FILE_PREFIX, var), value.encode(), mode))
+    return files
+
+
+def run_argv(spec: Mapping[str, Any], image_config: Mapping[str, Any]) -> Tuple[Optional[List[str]], Optional[List[str]]]:
+    """(entrypoint, command) to create the container with. A spec with ``auto`` secret_env variables starts through
+    a small ``/bin/sh`` wrapper that exports each from its file and execs what would have run otherwise - the
+    image's ENTRYPOINT and CMD, or the spec's - so the values never appear in ``docker inspect``."""
+    if not any(item["mode"] == "auto" for item in spec.get("secret_env", {}).values()):
+        return spec["entrypoint"], spec["command"]
+    if spec["entrypoint"] is not None:  # an entrypoint of the spec resets the image's CMD too (Docker's rule)
+        entry = [] if spec["entrypoint"] == [""] else list(spec["entrypoint"])
+        cmd = list(spec["command"] or [])
+    else:
+        entry = list(image_config.get("Entrypoint") or [])
+        cmd = list(spec["command"] or image_config.get("Cmd") or [])
+    return ["/bin/sh", "-c", ENV_WRAPPER, "pcloud-env"] + entry + cmd, None
 
 
 def summary(actions: Mapping[str, str]) -> Dict[str, List[str]]:
@@ -254,10 +320,11 @@ def data_containers(instances: Sequence[Mapping[str, Any]], kind: str, prefix: s
 
 def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str], prefix: str, key: str, droplet: str,
                    live_ports: Optional[Mapping[str, Any]] = None, stop_timeout: int = 10, health_timeout: int = 60,
-                   kinds: Sequence[str] = ("web", "worker")) -> List[Dict[str, Any]]:
+                   kinds: Sequence[str] = ("web", "worker"), release_timeout: int = 600) -> List[Dict[str, Any]]:
     """Specs of a project-env's web services and workers on a droplet (``items`` from deploy.service_containers).
     A web service names its second slot (``alternate``: port + 10000) and the port the load balancer routes to
-    (``routed_port``); pcloud_containers starts the new release in the idle slot (choose_slot)."""
+    (``routed_port``); pcloud_containers starts the new release in the idle slot (choose_slot). A ``release`` item
+    (``kinds=("release",)``) is a one-off container ``...-release`` that runs the release command to its end."""
     out = []
     for item in items:
         if item["type"] not in kinds:
@@ -267,15 +334,23 @@ def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str]
             raise ContainerSpecError("no image for service %s" % service)
         name = "%s-%s-%s" % (prefix, key, service)
         env = {k: str(v) for k, v in item["environment"].items()}
+        urls = dict(item.get("connection_urls") or {})
+        env.update({var + "_FILE": "%s/%s%s" % (SECRETS_DIR, ENV_FILE_PREFIX, var) for var in urls})
         spec: Dict[str, Any] = {
             "name": name, "image": images[service], "command": item.get("command") or None, "env": env,
             # Procfile semantics: a command replaces the image's ENTRYPOINT and CMD (run by /bin/sh -c) unless the
             # service names its own entrypoint; [""] is Docker's "no entrypoint"
             "entrypoint": list(item.get("entrypoint") or ()) or ([""] if item.get("command") else None),
-            "stop_timeout": stop_timeout,
+            "stop_timeout": stop_timeout, "secret_env": urls,
+            # readable by the image's own user (many run as a non-root USER), as Docker's own secrets are
+            "secret_mode": 0o444,
             "labels": {"pcloud.droplet": droplet, "pcloud.project": env.get("PROJECT", ""),
                        "pcloud.environment": env.get("ENVIRONMENT", ""), "pcloud.service": service},
         }
+        if item["type"] == "release":
+            spec.update(name=name + RELEASE_SUFFIX, restart_policy="no", oneoff={"timeout": release_timeout},
+                        labels=dict(spec["labels"], **{"pcloud.service": "%s%s" % (service, RELEASE_SUFFIX),
+                                                       "pcloud.phase": "release"}))
         if item["type"] == "web":
             port = int(item["port"])
             spare = alternate_port(port)

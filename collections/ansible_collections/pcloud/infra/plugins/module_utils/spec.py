@@ -141,6 +141,8 @@ class ServiceSpec:
     command: Optional[str] = None
     # replaces the image's ENTRYPOINT (exec form); a service with a command and no entrypoint runs without one
     entrypoint: Tuple[str, ...] = ()
+    # the release phase (migrations): run once per deploy in a one-off container of the new image, before any switch
+    release: Optional[str] = None
     secrets: Tuple[str, ...] = ()
     environment: Tuple[Tuple[str, str], ...] = ()
     health_path: str = "/health"
@@ -159,6 +161,8 @@ class ServiceSpec:
             out["command"] = self.command
         if self.entrypoint:
             out["entrypoint"] = list(self.entrypoint)
+        if self.release:
+            out["release"] = self.release
         if self.type == "web":
             out["health_path"] = self.health_path
         if self.queue:
@@ -514,7 +518,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         bad(path, "expected an object, got %s" % _tname(body))
         return None
     count = _Counter(bad)
-    _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "entrypoint", "secrets",
+    _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "entrypoint", "release", "secrets",
                          "environment", "health_check", "queue"), path, count)
     stype = body.get("type", "web")
     if stype not in SERVICE_TYPES:
@@ -527,12 +531,15 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     if context is None and cfile is not None:
         context = posixpath.dirname(posixpath.normpath(cfile)) or "."
     command = _get(body, "command", str, path, count)
-    if command is not None:
-        why = control_problem(command)
-        if why or not command.strip():
-            count(path + ("command",), "must be a single non-empty line%s" % (": it " + why if why else ""))
-        elif len(command) > 4096:
-            count(path + ("command",), "longer than 4096 characters")
+    release = _get(body, "release", str, path, count)
+    for field, line in (("command", command), ("release", release)):
+        if line is None:
+            continue
+        why = control_problem(line)
+        if why or not line.strip():
+            count(path + (field,), "must be a single non-empty line%s" % (": it " + why if why else ""))
+        elif len(line) > 4096:
+            count(path + (field,), "longer than 4096 characters")
     entrypoint = _entrypoint(body.get("entrypoint"), path, count)
     secrets: List[str] = []
     for idx, secret in enumerate(_get(body, "secrets", list, path, count, default=[]) or []):
@@ -572,7 +579,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     if count.n:
         return None
     return ServiceSpec(name=name, type=stype, containerfile_path=cfile, build_context=context,
-                       command=command, entrypoint=entrypoint, secrets=tuple(secrets),
+                       command=command, entrypoint=entrypoint, release=release, secrets=tuple(secrets),
                        environment=tuple(sorted(env.items())),
                        health_path=health, queue=queue)
 

@@ -37,7 +37,12 @@ options:
         C(volumes) (C(volume-or-/path:/path[:ro|rw])), C(network_mode) (C(host)), C(init) (true),
         C(restart_policy) (C(unless-stopped)), C(stop_timeout) (10), C(mem_limit) (bytes, 0 = none), C(cpu_shares),
         C(health) (C({port, path, timeout, kind}), C(kind) C(http) or C(tcp)),
-        C(serving) (the serving slot's container), C(state) (C(started) or C(absent)).
+        C(serving) (the serving slot's container), C(state) (C(started) or C(absent)), C(oneoff) (C({timeout}): run
+        it to its end - a release phase -; a non-zero exit fails the run, a success is kept, exited, so the same
+        release does not run twice), C(secret_mode) (of the
+        secret files, 0400), C(secret_env) (C({VAR: {template, secret, mode}}): a value made from a template with one
+        C({password}) and a secret, delivered as C(/run/secrets/env.VAR); mode C(auto) also exports it at process
+        start through a C(/bin/sh) wrapper, so it never shows in C(docker inspect)).
       - A web service's spec may instead name its second slot, C(alternate) (C({name, port})), and the port the load
         balancer routes to (C(routed_port)); the new release then starts in the idle slot beside the serving one
         (RV(slots) says which serves afterwards and which to retire).
@@ -193,8 +198,10 @@ class Engine:
             network_mode=spec["network_mode"], init=spec["init"], binds=binds or None,
             restart_policy={"Name": spec["restart_policy"]} if spec["restart_policy"] != "no" else None,
             mem_limit=spec["mem_limit"] or None, cpu_shares=spec["cpu_shares"] or None)
+        entrypoint, command = plan.run_argv(spec, (self.api.inspect_image(spec["image"]).get("Config") or {})
+                                            if spec["secret_env"] else {})
         self.api.create_container(
-            spec["image"], name=spec["name"], command=spec["command"], entrypoint=spec["entrypoint"],
+            spec["image"], name=spec["name"], command=command, entrypoint=entrypoint,
             environment=plan.environment(spec), labels=plan.labels(spec), host_config=host_config,
             stop_signal=None, stop_timeout=spec["stop_timeout"], detach=True)
         files = plan.secret_files(spec)
@@ -276,6 +283,7 @@ def main() -> None:
         for item in items:
             chosen, live, names = plan.choose_slot(item, running) if item.get("alternate") else (dict(item), None, [])
             spec = plan.normalize(dict(chosen, secrets=secrets.get(item.get("name")) or {}))
+            plan.secret_files(spec)  # every secret_env variable has its secret
             if names:
                 slot_of[spec["name"]] = (item, live, names)
             specs.append(spec)
@@ -311,6 +319,20 @@ def main() -> None:
         except docker.errors.APIError as exc:
             module.fail_json(msg="container %s: %s" % (spec["name"], exc.explanation or exc), actions=actions)
         started.append(spec["name"])
+        if spec["oneoff"]:
+            try:
+                code = int(engine.api.wait(spec["name"], timeout=spec["oneoff"]["timeout"]).get("StatusCode", -1))
+            except (docker.errors.APIError, OSError, ValueError) as exc:  # the timeout surfaces as a connection error
+                code, why = -1, "did not finish within %d s (%s)" % (spec["oneoff"]["timeout"], exc)
+            else:
+                why = "exited with code %d" % code
+            if code != 0:
+                logs = engine.logs(spec["name"])
+                engine.remove(spec["name"], 0)
+                module.fail_json(msg="%s: the release phase %s; nothing was switched, the serving release is left as it "
+                                     "was. Last lines of its output:\n%s" % (spec["name"], why, logs),
+                                 actions=actions, started=started)
+            continue
         if spec["health"] and not healthy(spec["health"], time.monotonic() + spec["health"]["timeout"]):
             logs = engine.logs(spec["name"])
             if module.params["remove_unhealthy"]:
@@ -321,7 +343,7 @@ def main() -> None:
                              % (spec["name"], what, spec["health"]["port"], spec["health"]["timeout"],
                                 "; it was removed" if module.params["remove_unhealthy"] else "", kept, logs),
                              actions=actions, started=started)
-    unchecked = [spec for spec in specs if spec["name"] in started and not spec["health"]]
+    unchecked = [spec for spec in specs if spec["name"] in started and not spec["health"] and not spec["oneoff"]]
     if unchecked:
         time.sleep(SETTLE_SECONDS)
         for spec in unchecked:

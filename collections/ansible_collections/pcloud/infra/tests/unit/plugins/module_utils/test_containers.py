@@ -159,3 +159,57 @@ def test_the_new_release_starts_in_the_idle_slot(running, routed, idle, live):
     spec = c.normalize(chosen)                                  # what the module runs
     assert c.environment(spec)["SERVICE_PORT"] == port
     assert c.slot_port("web1-shop-uat-backend-alt", web) == 17001 and c.slot_port("web1-shop-uat-backend", web) == 7001
+
+
+URL = {"DATABASE_URL": {"template": "postgresql://u:{password}@10.0.0.2:5001/d", "secret": "db_password", "mode": "auto"}}
+
+
+def test_a_connection_url_is_a_secret_file_and_exported_by_a_wrapper():
+    item = dict(ITEMS[0], connection_urls=URL)
+    (web,) = c.app_containers([item], IMAGES, "web1", "shop-uat", "web1")
+    assert web["env"]["DATABASE_URL_FILE"] == "/run/secrets/env.DATABASE_URL" and "DATABASE_URL" not in web["env"]
+    spec = c.normalize(dict(web, secrets={"db_password": "pw1"}))
+    files = dict((path, (data, mode)) for path, data, mode in c.secret_files(spec))
+    assert files["/run/secrets/env.DATABASE_URL"] == (b"postgresql://u:pw1@10.0.0.2:5001/d", 0o444)
+    entry, cmd = c.run_argv(spec, {"Entrypoint": ["./boot.sh"], "Cmd": ["serve"]})
+    assert entry[:2] == ["/bin/sh", "-c"] and entry[3:] == ["pcloud-env", "./boot.sh", "serve"] and cmd is None
+    assert "pw1" not in " ".join(entry)  # the value is read from the file at process start, never in the config
+
+
+def test_the_wrapper_runs_the_command_of_the_service_instead_of_the_image():
+    item = dict(ITEMS[1], connection_urls=URL)
+    (worker,) = c.app_containers([item], IMAGES, "web1", "shop-uat", "web1")
+    spec = c.normalize(dict(worker, secrets={"db_password": "pw"}))
+    entry, _cmd = c.run_argv(spec, {"Entrypoint": ["./boot.sh"], "Cmd": ["serve"]})
+    assert entry[3:] == ["pcloud-env", "/bin/sh", "-c", "python worker.py"]  # no ./boot.sh: Procfile semantics
+
+
+def test_a_file_only_url_needs_no_shell_and_a_missing_secret_is_refused():
+    item = dict(ITEMS[1], connection_urls={"DATABASE_URL": dict(URL["DATABASE_URL"], mode="file")})
+    (worker,) = c.app_containers([item], IMAGES, "web1", "shop-uat", "web1")
+    spec = c.normalize(dict(worker, secrets={"db_password": "pw"}))
+    assert c.run_argv(spec, {"Entrypoint": ["./boot.sh"]}) == ([""], ["/bin/sh", "-c", "python worker.py"])
+    with pytest.raises(c.ContainerSpecError, match="needs the secret db_password"):
+        c.secret_files(c.normalize(dict(worker, secrets={})))
+    with pytest.raises(c.ContainerSpecError, match="one {password}"):
+        c.normalize(dict(worker, secret_env={"X": {"template": "no placeholder", "secret": "db_password"}}))
+
+
+def test_a_release_phase_is_a_one_off_container_kept_once_it_succeeded():
+    item = dict(ITEMS[0], type="release", command="python manage.py migrate", entrypoint=[])
+    (release,) = c.app_containers([item], IMAGES, "master", "shop-uat", "master", kinds=("release",), release_timeout=90)
+    assert release["name"] == "master-shop-uat-backend-release" and release["oneoff"] == {"timeout": 90}
+    assert release["restart_policy"] == "no" and "health" not in release and release["entrypoint"] == [""]
+    assert release["labels"]["pcloud.phase"] == "release" and release["labels"]["pcloud.service"] == "backend-release"
+    spec = c.normalize(release)
+    image = "sha256:" + "a" * 64
+    done = {"Image": image, "Config": {"Labels": c.labels(spec)},
+            "State": {"Running": False, "ExitCode": 0, "FinishedAt": "2026-12-06T03:00:00Z"}}
+    assert c.decide(spec, image, None) == "create"
+    assert c.decide(spec, image, done) == "unchanged"  # this release ran already
+    failed = dict(done, State=dict(done["State"], ExitCode=1))
+    never = dict(done, State={"Running": False, "ExitCode": 0, "FinishedAt": "0001-01-01T00:00:00Z"})
+    assert c.decide(spec, image, failed) == c.decide(spec, image, never) == "recreate"
+    assert c.decide(spec, "sha256:" + "b" * 64, done) == "recreate"  # a new image is a new release
+    with pytest.raises(c.ContainerSpecError, match="one-off"):
+        c.normalize(dict(release, restart_policy="always"))

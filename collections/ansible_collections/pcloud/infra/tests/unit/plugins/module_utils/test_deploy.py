@@ -104,3 +104,39 @@ def test_running_slots_read_the_serving_slot_from_container_names(setup):
     assert "hostomatic-uat-frontend" not in slots  # nothing of it runs
     assert running_slots(state, "pcloud-master", "pc", running) == {}  # no web service there
     assert running_slots(state, "hostomatic-web1", "xx", running) == {}  # another droplet's prefix
+
+
+def test_every_service_gets_connection_urls_as_secret_templates(setup):
+    state, services = setup
+    web1 = {c["service"]: c for c in service_containers(state, services, "hostomatic-uat", "hostomatic-web1")}
+    urls = web1["backend"]["connection_urls"]
+    db, redis = state["projects"]["hostomatic-uat"]["database"], state["projects"]["hostomatic-uat"]["redis"]
+    assert urls["DATABASE_URL"] == {"template": "postgresql://%s:{password}@10.9.0.2:%s/%s" % (db["db_user"], db["port"],
+                                                                                              db["db_name"]),
+                                    "secret": "db_password", "mode": "auto"}
+    assert urls["REDIS_URL"] == {"template": "redis://:{password}@10.9.0.2:%s/0" % redis["port"],
+                                 "secret": "redis_password", "mode": "auto"}
+    assert "DATABASE_URL" not in web1["backend"]["environment"]  # never a plain variable
+
+
+def test_connection_url_names_and_modes_are_configurable(setup):
+    state, services = setup
+    services = dict(services, backend=dict(services["backend"], environment={
+        "DATABASE_URL": "postgresql://elsewhere/db", "CACHE_URL": "auto:redis", "REDIS_URL": "file", "X": "auto"}))
+    web1 = {c["service"]: c for c in service_containers(state, services, "hostomatic-uat", "hostomatic-web1")}
+    urls, env = web1["backend"]["connection_urls"], web1["backend"]["environment"]
+    assert sorted(urls) == ["CACHE_URL", "REDIS_URL"] and urls["REDIS_URL"]["mode"] == "file"
+    assert env["DATABASE_URL"] == "postgresql://elsewhere/db" and env["X"] == "auto"  # the user's own values
+
+
+def test_the_release_phase_is_one_item_per_service_that_has_one(setup):
+    state, services = setup
+    services = dict(services, backend=dict(services["backend"], release="python manage.py migrate",
+                                           entrypoint=["./boot.sh"]))
+    items = service_containers(state, services, "hostomatic-uat", "pcloud-master", "release")
+    assert [(i["service"], i["type"], i["command"], i["entrypoint"]) for i in items] == [
+        ("backend", "release", "python manage.py migrate", [])]
+    assert items[0]["environment"]["DB_HOST"] and "DATABASE_URL" in items[0]["connection_urls"]
+    assert service_containers(setup[0], setup[1], "hostomatic-uat", "pcloud-master", "release") == []
+    with pytest.raises(StateError, match="phase"):
+        service_containers(state, services, "hostomatic-uat", "pcloud-master", "later")
