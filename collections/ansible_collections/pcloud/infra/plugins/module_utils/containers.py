@@ -178,9 +178,15 @@ def _digest(doc: Any) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:24]
 
 
+# Keys added to the spec after containers were first created: left out of the hashes while at their default, so
+# upgrading pcloud does not recreate (restart) a container whose configuration did not change.
+LATER_DEFAULTS = {"secret_env": {}, "secret_mode": 0o400, "oneoff": None}
+
+
 def release_hash(spec: Mapping[str, Any]) -> str:
     """The same for both slots of a web service on the same release and configuration."""
-    doc = {k: v for k, v in spec.items() if k not in SLOT_FIELDS and k not in ("secrets", "state")}
+    doc = {k: v for k, v in spec.items() if k not in SLOT_FIELDS and k not in ("secrets", "state")
+           and not (k in LATER_DEFAULTS and v == LATER_DEFAULTS[k])}
     doc["secrets"] = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in sorted(spec["secrets"].items())}
     return _digest(doc)
 

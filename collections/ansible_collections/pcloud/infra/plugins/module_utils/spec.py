@@ -532,14 +532,14 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         context = posixpath.dirname(posixpath.normpath(cfile)) or "."
     command = _get(body, "command", str, path, count)
     release = _get(body, "release", str, path, count)
-    for field, line in (("command", command), ("release", release)):
+    for key, line in (("command", command), ("release", release)):
         if line is None:
             continue
         why = control_problem(line)
         if why or not line.strip():
-            count(path + (field,), "must be a single non-empty line%s" % (": it " + why if why else ""))
+            count(path + (key,), "must be a single non-empty line%s" % (": it " + why if why else ""))
         elif len(line) > 4096:
-            count(path + (field,), "longer than 4096 characters")
+            count(path + (key,), "longer than 4096 characters")
     entrypoint = _entrypoint(body.get("entrypoint"), path, count)
     secrets: List[str] = []
     for idx, secret in enumerate(_get(body, "secrets", list, path, count, default=[]) or []):

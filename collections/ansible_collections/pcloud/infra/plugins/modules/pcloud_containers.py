@@ -37,10 +37,10 @@ options:
         C(volumes) (C(volume-or-/path:/path[:ro|rw])), C(network_mode) (C(host)), C(init) (true),
         C(restart_policy) (C(unless-stopped)), C(stop_timeout) (10), C(mem_limit) (bytes, 0 = none), C(cpu_shares),
         C(health) (C({port, path, timeout, kind}), C(kind) C(http) or C(tcp)),
-        C(serving) (the serving slot's container), C(state) (C(started) or C(absent)), C(oneoff) (C({timeout}): run
-        it to its end - a release phase -; a non-zero exit fails the run, a success is kept, exited, so the same
+        C(serving) (the serving slot's container), C(state) (C(started) or C(absent)), C(oneoff) (C({timeout}), run
+        to its end - a release phase -; a non-zero exit fails the run, a success is kept, exited, so the same
         release does not run twice), C(secret_mode) (of the
-        secret files, 0400), C(secret_env) (C({VAR: {template, secret, mode}}): a value made from a template with one
+        secret files, 0400), C(secret_env) (per variable C(template), C(secret), C(mode) - a value made from a template with one
         C({password}) and a secret, delivered as C(/run/secrets/env.VAR); mode C(auto) also exports it at process
         start through a C(/bin/sh) wrapper, so it never shows in C(docker inspect)).
       - A web service's spec may instead name its second slot, C(alternate) (C({name, port})), and the port the load

@@ -213,3 +213,11 @@ def test_a_release_phase_is_a_one_off_container_kept_once_it_succeeded():
     assert c.decide(spec, "sha256:" + "b" * 64, done) == "recreate"  # a new image is a new release
     with pytest.raises(c.ContainerSpecError, match="one-off"):
         c.normalize(dict(release, restart_policy="always"))
+
+
+def test_keys_added_later_do_not_change_the_hash_at_their_default():
+    """Upgrading pcloud must not restart a database whose configuration did not change."""
+    spec = c.normalize({"name": "m-db", "image": "pcloud/postgres:bookworm"})
+    before = {k: v for k, v in spec.items() if k not in c.LATER_DEFAULTS}
+    assert c.release_hash(spec) == c.release_hash(dict(before, secrets=spec["secrets"]))
+    assert c.release_hash(dict(spec, secret_mode=0o444)) != c.release_hash(spec)

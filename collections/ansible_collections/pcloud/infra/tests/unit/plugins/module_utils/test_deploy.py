@@ -111,9 +111,8 @@ def test_every_service_gets_connection_urls_as_secret_templates(setup):
     web1 = {c["service"]: c for c in service_containers(state, services, "hostomatic-uat", "hostomatic-web1")}
     urls = web1["backend"]["connection_urls"]
     db, redis = state["projects"]["hostomatic-uat"]["database"], state["projects"]["hostomatic-uat"]["redis"]
-    assert urls["DATABASE_URL"] == {"template": "postgresql://%s:{password}@10.9.0.2:%s/%s" % (db["db_user"], db["port"],
-                                                                                              db["db_name"]),
-                                    "secret": "db_password", "mode": "auto"}
+    template = "postgresql://%s:{password}@10.9.0.2:%s/%s" % (db["db_user"], db["port"], db["db_name"])
+    assert urls["DATABASE_URL"] == {"template": template, "secret": "db_password", "mode": "auto"}
     assert urls["REDIS_URL"] == {"template": "redis://:{password}@10.9.0.2:%s/0" % redis["port"],
                                  "secret": "redis_password", "mode": "auto"}
     assert "DATABASE_URL" not in web1["backend"]["environment"]  # never a plain variable
