@@ -12,5 +12,9 @@ def test_web_service(host):
     env = dict(item.split("=", 1) for item in inspected["Config"]["Env"])
     assert env["SERVICE_PORT"] == "8993" and env["DB_NAME"] == "mol_uat_1" and "API_KEY" not in env
     assert "molecule-secret-value" not in json.dumps(inspected)
-    assert host.check_output("docker exec %s stat -c %%a /run/secrets/api_key" % name) == "400"
-    assert host.check_output("docker exec %s stat -c %%a /run/secrets/db_password" % name) == "400"
+    # root-owned, readable by the image's own (often non-root) user, as Docker's own secrets are
+    assert host.check_output("docker exec %s stat -c %%a:%%u /run/secrets/api_key" % name) == "444:0"
+    assert host.check_output("docker exec %s stat -c %%a:%%u /run/secrets/db_password" % name) == "444:0"
+    # the connection URL is a secret file too, named by DATABASE_URL_FILE; the value is not in the configuration
+    assert env["DATABASE_URL_FILE"] == "/run/secrets/env.DATABASE_URL" and "DATABASE_URL" not in env
+    assert host.check_output("docker exec %s cat /run/secrets/env.DATABASE_URL" % name).startswith("postgresql://")
