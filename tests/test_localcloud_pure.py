@@ -52,6 +52,14 @@ def test_parse_image_and_limits():
 def test_ruleset_without_firewall_accepts_everything():
     rules = firewall.ruleset([], {}, {})
     assert "-j DROP" not in rules and rules.endswith("COMMIT\n")
+    assert rules.startswith("*mangle\n") and "*filter" not in rules and "*nat" not in rules  # the engine's own tables
+
+
+def test_ruleset_sees_only_what_arrives_on_the_droplet_interface():
+    rules = firewall.ruleset([{"inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["0.0.0.0/0"]}}]}],
+                             {}, {}).splitlines()
+    assert rules[0] == "*mangle" and "-A PREROUTING -i eth+ -j PCLOUD-FW" in rules
+    assert not [r for r in rules if r.startswith("-A INPUT") or r.startswith("-A FORWARD")]
 
 
 def test_ruleset_from_rules():

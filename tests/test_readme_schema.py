@@ -19,6 +19,7 @@ def test_the_example_is_a_valid_deployment_config():
     config = spec.parse_deployment_config(load_json_text(block, "README.md"))
     services = {s.name: s.to_json() for s in config.projects[0].services}
     assert services["boot"]["entrypoint"] == ["./boot.sh"] and services["worker_email"]["command"]
+    assert services["backend"]["port"] == 5000 and "port" not in services["boot"]
 
 
 def test_the_table_covers_every_key():

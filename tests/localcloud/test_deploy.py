@@ -96,8 +96,23 @@ def test_services_run_in_the_droplets_engines_and_none_on_the_host(deployed):
         rows = engine.ps()
         assert {r["Names"] for r in rows} == expected[name], name
         assert all(r["State"] == "running" for r in rows), rows
-        for info in engine.containers():  # one network model: the droplet's own (host networking in its engine)
-            assert info["HostConfig"]["NetworkMode"] == "host", info["Name"]
+        for info in engine.containers():  # one network model, the same on both providers
+            labels, mode = info["Config"]["Labels"], info["HostConfig"]["NetworkMode"]
+            key = "%s-%s" % (labels.get("pcloud.project"), labels.get("pcloud.environment"))
+            if labels.get("pcloud.service") in ("database", "redis") or "pcloud.project" not in labels:
+                assert mode == "host", info["Name"]  # platform daemons: host networking in the droplet's engine
+                continue
+            # apps: the project-env's own bridge network; a web slot publishes its container port on the slot port
+            assert mode.endswith("-" + key) and info["Name"].lstrip("/").startswith(mode + "-"), (info["Name"], mode)
+            bindings = info["HostConfig"]["PortBindings"] or {}
+            body = state["projects"][key].get(labels["pcloud.service"]) or {}
+            if body.get("type") == "web":
+                env = dict(item.split("=", 1) for item in info["Config"]["Env"])
+                slot = int(body["port"]) + (10000 if info["Name"].endswith("-alt") else 0)
+                assert bindings == {"%s/tcp" % env["PORT"]: [{"HostIp": "", "HostPort": str(slot)}]}, bindings
+                assert env["SERVICE_PORT"] == env["PORT"], env
+            else:
+                assert not bindings, (info["Name"], bindings)
 
 
 def test_web_droplets_pull_the_release_from_masters_registry_by_digest(deployed):

@@ -93,7 +93,9 @@ def fleet(cloud, smtp, fresh_fleet):
     pcloud("--config-dir", str(config), "deploy", "uat", "hostomatic", env=cloud.env())
     (config / "email_config.json").write_text(json.dumps({
         "enabled": True, "smtp_host": "127.0.0.1", "smtp_port": smtp[1], "from": "pcloud@localhost",
-        "to": ["owner@localhost"], "heartbeat_minutes": 0.1, "backup_after_minutes": 0.5, "timeout": 5}))
+        "to": ["owner@localhost"], "heartbeat_minutes": 0.1, "backup_after_minutes": 0.25, "timeout": 5}))
+    # backup after 15 s of silence: well inside master's recovery (~50 s, whose last step restarts every agent,
+    # which then waits a full backup_after again), well above what a healthy master's 6 s heartbeat leaves
     pcloud("--config-dir", str(config), "platform", env=cloud.env())
     state = json.loads((config / "infrastructure.json").read_text())
     yield cloud, state
@@ -423,7 +425,9 @@ def test_a_killed_master_hands_the_load_balancer_to_a_web_droplet_until_it_is_re
     moved = time.time()
     backup = wait_for(lambda: [m for m in smtp[0].messages[mails:]
                                if str(m["Subject"]).startswith("\u26a0\ufe0f Backup Heartbeat - Master may be down - ")], 120)
-    assert backup, [str(m["Subject"]) for m in smtp[0].messages[mails:]]
+    assert backup, ([str(m["Subject"]) for m in smtp[0].messages[mails:]][:3], incidents(cloud)[before:],
+                    droplet_console(cloud, standby).docker("logs", "--tail", "8", "%s-health-agent" % standby,
+                                                           check=False).stderr[-1500:])
     assert "This backup heartbeat comes from %s." % standby in backup[0].get_body(("plain",)).get_content()
     done = wait_for(lambda: [i for i in incidents(cloud)[before:] if i["droplet"] == "pcloud-master"
                              and i["status"] in ("recovered", "failed")], 400, step=2)

@@ -496,8 +496,12 @@ class Agent:
         reports = self.fleet_reports()  # only now: who else is reachable decides who sends
         web_ips = {n: ip for n, ip in dict(self.config["peers"], **{self.me: self.config["ip"]}).items()
                    if roles.get(n) != "master"}
-        if notify_rules.backup_sender(web_ips, [n for n, r in reports.items() if r is not None]) != self.me:
+        sender = notify_rules.backup_sender(web_ips, [n for n, r in reports.items() if r is not None])
+        if sender != self.me:
+            LOG.info("master silent for %.0f s: the backup heartbeat is %s's to send", now - (self.master_heartbeat_at
+                                                                                          or self.started_at), sender)
             return
+        LOG.info("master silent for %.0f s: sending the backup heartbeat", now - (self.master_heartbeat_at or self.started_at))
         summary = notify_rules.heartbeat_summary(reports, roles, now)
         self.heartbeat_error = self.notifier().mail(notify_rules.backup_subject(now), "backup.txt.j2",
                                                     {"summary": summary, "silent_minutes": email["backup_after_minutes"]})

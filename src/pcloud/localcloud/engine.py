@@ -1,9 +1,10 @@
 """Docker side of the local cloud: droplets are containers on one user-defined network.
 
 A droplet container runs sshd under tini and its **own** Docker engine (Debian's dockerd, started by
-droplet-init), with ``/var/lib/docker`` on a per-droplet volume: services run inside the droplet's engine with
-host networking, exactly as on a DigitalOcean droplet, so the droplet's iptables firewall covers them and
-removing the droplet removes them. A new droplet's volume starts as a copy of the *template* volume (the
+droplet-init), with ``/var/lib/docker`` on a per-droplet volume: services run inside the droplet's engine
+exactly as on a DigitalOcean droplet (platform daemons with host networking, apps on a bridge network with their
+port published), so the droplet's iptables firewall covers them and removing the droplet removes them.
+A new droplet's volume starts as a copy of the *template* volume (the
 platform images preloaded, as in a custom DigitalOcean image); a snapshot copies the volume too, so a droplet
 restored from it starts with its images and data. Nothing reaches the host's engine from inside a droplet.
 """
@@ -50,7 +51,9 @@ TEMPLATE_VOLUME = "pcloud-template-docker"
 # machines because CAP_SYS_RESOURCE cannot be granted): every other capability, no seccomp/apparmor filter,
 # a private cgroup namespace (droplet-init remounts the cgroup v1 controllers read-write inside it).
 DROPLET_CAPS = {"cap_add": ["ALL"], "cap_drop": ["SYS_RESOURCE"],
-                "security_opt": ["seccomp=unconfined", "apparmor=unconfined"], "cgroupns": "private"}
+                "security_opt": ["seccomp=unconfined", "apparmor=unconfined"], "cgroupns": "private",
+                # the droplet's engine routes its bridge networks (published ports, egress), as a droplet's kernel does
+                "sysctls": {"net.ipv4.ip_forward": "1"}}
 LABEL_CONTEXT = "pcloud.image.context"  # sha256 of the files an image was built from: rebuilt when they change
 # droplet-init moves host keys staged here into /etc/ssh at boot, over the image's or the snapshot's keys
 HOST_KEY_STAGING = "/etc/ssh/pcloud-host-keys"

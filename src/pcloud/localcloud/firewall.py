@@ -1,4 +1,10 @@
-"""Firewalls enforced with iptables in each droplet's network namespace (pure: builds the ruleset)."""
+"""Firewalls enforced with iptables in each droplet's network namespace (pure: builds the ruleset).
+
+The rules live in the ``mangle`` table's PREROUTING chain and only see what arrives on the droplet's network
+interface (``eth+``), as a cloud firewall in front of the droplet would: they match the port a packet was sent to
+before the droplet's own Docker engine maps a published port to a container (its ``nat`` rules come later), and
+loading them never touches the ``filter``/``nat`` chains that engine manages. Traffic between the droplet and its
+own containers never passes them."""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import ipaddress
 from typing import Any, Dict, Iterable, List, Mapping
 
 CHAIN = "PCLOUD-FW"
+INTERFACE = "eth+"  # the droplet's network interface(s); never lo or the engine's bridges
 
 
 def _ports(protocol: str, ports: str) -> List[str]:
@@ -38,10 +45,11 @@ def _sources(sources: Mapping[str, Any], droplet_ips: Mapping[int, str],
 def ruleset(firewalls: Iterable[Mapping[str, Any]], droplet_ips: Mapping[int, str],
             tag_members: Mapping[str, Iterable[int]]) -> str:
     """An ``iptables-restore`` document for one droplet; no firewalls means everything is accepted."""
-    lines = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]", ":%s - [0:0]" % CHAIN]
+    lines = ["*mangle", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]",
+             ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]", ":%s - [0:0]" % CHAIN]
     firewalls = list(firewalls)
     if firewalls:
-        lines += ["-A INPUT -j %s" % CHAIN, "-A %s -i lo -j ACCEPT" % CHAIN,
+        lines += ["-A PREROUTING -i %s -j %s" % (INTERFACE, CHAIN),
                   "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT" % CHAIN]
         rules: List[str] = []
         for fw in firewalls:

@@ -74,12 +74,6 @@ def service_containers(state: Dict[str, Any], services: Dict[str, Any], key: str
     return deploy.service_containers(state, services, key, droplet, str(phase))
 
 
-def service_slots(item: Dict[str, Any], prefix: str, key: str, running: List[str],
-                  lb_port: Optional[int] = None) -> Dict[str, Any]:
-    return deploy.service_slots(item, str(prefix), str(key), [str(n).lstrip("/") for n in running or ()],
-                                None if lb_port in (None, "") else int(lb_port))
-
-
 def consensus(views: List[Dict[str, Any]], target: str, monitors: List[str], now: float, k: int = 3,
               max_age: float = 15.0, provider_status: Optional[str] = None) -> Dict[str, Any]:
     parsed = [_consensus.View.from_json(v) for v in views or ()]
@@ -149,6 +143,6 @@ class FilterModule:
 
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, lb_upstreams, services_on_droplet, monitored_by,
-                 service_containers, service_slots, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
+                 service_containers, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
                  snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots, zipapp)
         return {f.__name__: _adapt(f) for f in funcs}

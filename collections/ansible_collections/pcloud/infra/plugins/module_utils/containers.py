@@ -34,11 +34,16 @@ ENV_WRAPPER = ('for f in %s/%s*; do [ -f "$f" ] || continue; n="${f##*/%s}"; v="
                'exec "$@"' % (SECRETS_DIR, ENV_FILE_PREFIX, ENV_FILE_PREFIX))
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _SECRET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _VOLUME = re.compile(r"(?:/[^:\s]*|[A-Za-z0-9][A-Za-z0-9_.-]*):/[^:\s]*(?::(?:ro|rw))?")
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 # What makes one slot of a web service differ from the other: excluded from the release hash.
-SLOT_FIELDS = ("name", "slot_env", "health", "serving")
+SLOT_FIELDS = ("name", "slot_env", "health", "serving", "publish")
+# The port a web service listens on inside its container when neither the spec nor the image's EXPOSE says.
+DEFAULT_CONTAINER_PORT = 8000
+# Network modes of the engine itself; any other network_mode is a bridge network pcloud_containers creates.
+ENGINE_NETWORKS = ("host", "none", "bridge", "default")
 # Keys of a web service's spec that pcloud_containers resolves (choose_slot) before normalizing it.
 SLOT_CHOICE = ("alternate", "routed_port")
 
@@ -83,6 +88,15 @@ def normalize(spec: Mapping[str, Any]) -> Dict[str, Any]:
         raise bad("volumes", "a list of 'volume-or-/path:/path[:ro|rw]'")
     out["volumes"] = list(volumes)
     out["network_mode"] = str(spec.get("network_mode") or "host")
+    if not (out["network_mode"] in ENGINE_NETWORKS or _NAME.fullmatch(out["network_mode"])):
+        raise bad("network_mode", "host, none, bridge or the name of a bridge network")
+    out["publish"] = _publish(spec.get("publish"), out["network_mode"], bad)
+    hostname = spec.get("hostname")
+    if hostname is not None and (not isinstance(hostname, str) or not _HOSTNAME.fullmatch(hostname)):
+        raise bad("hostname", "a host name label (letters, digits, '-', at most 63)")
+    if hostname is not None and out["network_mode"] in ("host", "none"):
+        raise bad("hostname", "a container with network_mode %s has the droplet's own" % out["network_mode"])
+    out["hostname"] = hostname
     out["init"] = bool(spec.get("init", True))
     out["restart_policy"] = str(spec.get("restart_policy") or "unless-stopped")
     if out["restart_policy"] not in RESTART_POLICIES:
@@ -128,6 +142,38 @@ def normalize(spec: Mapping[str, Any]) -> Dict[str, Any]:
         raise bad("serving", "the name of the serving slot's container")
     out["serving"] = serving
     return out
+
+
+def _publish(value: Any, network_mode: str, bad: Any) -> Optional[Dict[str, Any]]:
+    """``{"container": port or "auto", "host": port}``: the container's port published on the droplet's port."""
+    if value in (None, {}):
+        return None
+    if not isinstance(value, dict) or set(value) != {"container", "host"}:
+        raise bad("publish", "{container, host}")
+    ports = [value["container"], value["host"]] if value["container"] != "auto" else [value["host"]]
+    if not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports):
+        raise bad("publish", "ports 1-65535 (the container's may be 'auto': the image's EXPOSE)")
+    if network_mode in ("host", "none"):
+        raise bad("publish", "a container with network_mode %s publishes no port" % network_mode)
+    return {"container": value["container"], "host": value["host"]}
+
+
+def container_port(image_config: Mapping[str, Any]) -> int:
+    """The port an image says it listens on: its single EXPOSEd TCP port, else DEFAULT_CONTAINER_PORT."""
+    exposed = [str(p) for p in (image_config.get("ExposedPorts") or {})]
+    tcp = [int(p.split("/")[0]) for p in exposed if p.endswith("/tcp") and p.split("/")[0].isdigit()
+           and p.split("/")[0].isascii()]
+    return tcp[0] if len(tcp) == 1 and 0 < tcp[0] < 65536 else DEFAULT_CONTAINER_PORT
+
+
+def resolve_port(spec: Mapping[str, Any], image_config: Mapping[str, Any]) -> Dict[str, Any]:
+    """A normalized spec with its published container port settled (``auto``: the image's, container_port) and
+    ``PORT``/``SERVICE_PORT`` in its environment set to it: what the process binds, whatever slot it serves."""
+    publish = spec.get("publish")
+    if not publish:
+        return dict(spec)
+    port = container_port(image_config) if publish["container"] == "auto" else int(publish["container"])
+    return dict(spec, publish=dict(publish, container=port), env=dict(spec["env"], PORT=str(port), SERVICE_PORT=str(port)))
 
 
 def _secret_env(value: Any, bad: Any) -> Dict[str, Dict[str, str]]:
@@ -180,7 +226,7 @@ def _digest(doc: Any) -> str:
 
 # Keys added to the spec after containers were first created: left out of the hashes while at their default, so
 # upgrading pcloud does not recreate (restart) a container whose configuration did not change.
-LATER_DEFAULTS = {"secret_env": {}, "secret_mode": 0o400, "oneoff": None}
+LATER_DEFAULTS = {"secret_env": {}, "secret_mode": 0o400, "oneoff": None, "publish": None, "hostname": None}
 
 
 def release_hash(spec: Mapping[str, Any]) -> str:
@@ -193,8 +239,10 @@ def release_hash(spec: Mapping[str, Any]) -> str:
 
 def config_hash(spec: Mapping[str, Any]) -> str:
     """Everything that makes this container what it is (secret contents only through a digest)."""
-    return _digest({"release": release_hash(spec), "name": spec["name"], "slot_env": spec["slot_env"],
-                    "health": spec["health"]})
+    doc = {"release": release_hash(spec), "name": spec["name"], "slot_env": spec["slot_env"], "health": spec["health"]}
+    if spec.get("publish"):
+        doc["publish"] = spec["publish"]
+    return _digest(doc)
 
 
 def environment(spec: Mapping[str, Any]) -> Dict[str, str]:
@@ -328,9 +376,11 @@ def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str]
                    live_ports: Optional[Mapping[str, Any]] = None, stop_timeout: int = 10, health_timeout: int = 60,
                    kinds: Sequence[str] = ("web", "worker"), release_timeout: int = 600) -> List[Dict[str, Any]]:
     """Specs of a project-env's web services and workers on a droplet (``items`` from deploy.service_containers).
-    A web service names its second slot (``alternate``: port + 10000) and the port the load balancer routes to
-    (``routed_port``); pcloud_containers starts the new release in the idle slot (choose_slot). A ``release`` item
-    (``kinds=("release",)``) is a one-off container ``...-release`` that runs the release command to its end."""
+    They run on the project-env's own bridge network ``{prefix}-{key}``. A web service publishes its container port
+    (``container_port``; ``auto``: the image's EXPOSE) on its slot port, names its second slot (``alternate``: port
+    + 10000) and the port the load balancer routes to (``routed_port``); pcloud_containers starts the new release
+    in the idle slot (choose_slot). A ``release`` item (``kinds=("release",)``) is a one-off container
+    ``...-release`` that runs the release command to its end."""
     out = []
     for item in items:
         if item["type"] not in kinds:
@@ -347,7 +397,9 @@ def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str]
             # Procfile semantics: a command replaces the image's ENTRYPOINT and CMD (run by /bin/sh -c) unless the
             # service names its own entrypoint; [""] is Docker's "no entrypoint"
             "entrypoint": list(item.get("entrypoint") or ()) or ([""] if item.get("command") else None),
-            "stop_timeout": stop_timeout, "secret_env": urls,
+            "stop_timeout": stop_timeout, "secret_env": urls, "network_mode": network_name(prefix, key),
+            # what host networking gave: the droplet's name (an app that logs or reports its host name keeps it)
+            "hostname": droplet,
             # readable by the image's own user (many run as a non-root USER), as Docker's own secrets are
             "secret_mode": 0o444,
             "labels": {"pcloud.droplet": droplet, "pcloud.project": env.get("PROJECT", ""),
@@ -360,13 +412,18 @@ def app_containers(items: Sequence[Mapping[str, Any]], images: Mapping[str, str]
         if item["type"] == "web":
             port = int(item["port"])
             spare = alternate_port(port)
-            spec["slot_env"] = {"SERVICE_PORT": str(port)}
+            spec["publish"] = {"container": item.get("container_port") or "auto", "host": port}
             spec["health"] = {"port": port, "path": item.get("health_path") or "/health", "timeout": health_timeout}
             spec["alternate"] = {"name": name + ALTERNATE_SUFFIX, "port": spare}
             routed = ((live_ports or {}).get("%s-%s" % (key, service)) or {}).get(droplet)
             spec["routed_port"] = int(routed) if routed is not None else None
         out.append(spec)
     return out
+
+
+def network_name(prefix: str, key: str) -> str:
+    """The bridge network a project-env's app containers share on a droplet."""
+    return "%s-%s" % (prefix, key)
 
 
 def choose_slot(spec: Mapping[str, Any], running: Sequence[str]) -> Tuple[Dict[str, Any], Optional[str], List[str]]:
@@ -376,14 +433,15 @@ def choose_slot(spec: Mapping[str, Any], running: Sequence[str]) -> Tuple[Dict[s
     alternate = spec.get("alternate")
     if not alternate:
         return dict(spec), None, [spec["name"]]
-    main_port = spec["health"]["port"] if spec.get("health") else int(spec["slot_env"]["SERVICE_PORT"])
+    main_port = spec["health"]["port"] if spec.get("health") else int(spec["publish"]["host"])
     slots = [(spec["name"], main_port), (alternate["name"], int(alternate["port"]))]
     up = [slot for slot in slots if slot[0] in set(running)]
     routed = [slot for slot in up if spec.get("routed_port") is not None and slot[1] == int(spec["routed_port"])]
     live = (routed or up or [None])[0]
     idle = slots[1] if live == slots[0] else slots[0]
-    chosen = dict(spec, name=idle[0], slot_env=dict(spec.get("slot_env") or {}, SERVICE_PORT=str(idle[1])),
-                  serving=live[0] if live else None)
+    chosen = dict(spec, name=idle[0], serving=live[0] if live else None)
+    if chosen.get("publish"):
+        chosen["publish"] = dict(chosen["publish"], host=idle[1])
     if chosen.get("health"):
         chosen["health"] = dict(chosen["health"], port=idle[1])
     chosen.pop("alternate", None)

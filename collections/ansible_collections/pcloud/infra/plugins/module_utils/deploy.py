@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import alternate_port
 from ansible_collections.pcloud.infra.plugins.module_utils.environment import service_environment
@@ -54,6 +54,8 @@ def service_containers(state: Mapping[str, Any], services: Mapping[str, Mapping[
             "type": "release" if phase == "release" else body["type"],
             "service_name": body["service_name"],
             "port": body.get("port"),
+            # the port the process listens on in its container ("auto": the image's EXPOSE); "port" is its slot
+            "container_port": (config.get("port") or "auto") if body["type"] == "web" else None,
             "health_path": body.get("health_path", "/health"),
             "environment": service_environment(state, key, name, own),
             "command": config.get("release") if phase == "release" else config.get("command"),
@@ -126,25 +128,3 @@ def running_slots(state: Mapping[str, Any], droplet: str, prefix: str, running: 
             elif main + ALTERNATE_SUFFIX in names:
                 out["%s-%s" % (key, service)] = {droplet: alternate_port(int(body["port"]))}
     return out
-
-
-def service_slots(item: Mapping[str, Any], prefix: str, key: str, running: Iterable[str],
-                  lb_port: Optional[int] = None) -> Dict[str, Any]:
-    """The two slots of a web service on a droplet and which one serves:
-    ``{"live": slot or None, "idle": slot, "names": [main name, alternate name]}``.
-
-    ``item`` is one of ``service_containers``; a slot is ``{"name", "port", "environment"}``: the main slot
-    ``{prefix}-{key}-{service}`` on the allocated port, the alternate ``...-alt`` on ``alternate_port``.
-    The live slot is the running one the load balancer routes to (``lb_port``), else the running one
-    (main first), else none; the new release always starts in the idle slot, beside the live one.
-    """
-    main_name = "%s-%s-%s" % (prefix, key, item["service"])
-    slots = []
-    for name, port in ((main_name, int(item["port"])), (main_name + ALTERNATE_SUFFIX, alternate_port(int(item["port"])))):
-        slots.append({"name": name, "port": port, "environment": dict(item["environment"], SERVICE_PORT=str(port))})
-    running = set(running)
-    up = [slot for slot in slots if slot["name"] in running]
-    routed = [slot for slot in up if lb_port is not None and slot["port"] == int(lb_port)]
-    live = (routed or up or [None])[0]
-    idle = slots[1] if live is slots[0] else slots[0]
-    return {"live": live, "idle": idle, "names": [slot["name"] for slot in slots]}

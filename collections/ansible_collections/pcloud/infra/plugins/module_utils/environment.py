@@ -16,7 +16,8 @@ from ansible_collections.pcloud.infra.plugins.module_utils.topology import dropl
 def service_environment(state: Mapping[str, Any], key: str, service: str,
                         own: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """``DB_*``, ``REDIS_*``, ``SERVICE_NAME``, ``ENVIRONMENT``, ``PROJECT``, ``ASSIGNED_DROPLETS``,
-    ``RESOURCE_HASH``, ``SERVICE_PORT`` (web services only), then the service's own ``environment``."""
+    ``RESOURCE_HASH``, then the service's own ``environment``. A web service's ``PORT`` and ``SERVICE_PORT`` (the
+    port it listens on in its container) are set on the droplet, where the image tells it (containers.resolve_port)."""
     try:
         services = state["projects"][key]
         body = services[service]
@@ -42,7 +43,5 @@ def service_environment(state: Mapping[str, Any], key: str, service: str,
         "ASSIGNED_DROPLETS": ",".join(body["assigned_droplets"]),
         "RESOURCE_HASH": body["resource_hash"],
     }
-    if body.get("type") == "web":
-        env["SERVICE_PORT"] = str(body["port"])
     env.update(own or {})
     return env

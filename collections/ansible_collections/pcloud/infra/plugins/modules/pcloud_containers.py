@@ -34,7 +34,11 @@ options:
     description:
       - Container specs. Keys C(name), C(image) (required), C(command) (string, run by C(/bin/sh -c), or list),
         C(entrypoint), C(env), C(slot_env) (environment that differs between the slots of a web service), C(labels),
-        C(volumes) (C(volume-or-/path:/path[:ro|rw])), C(network_mode) (C(host)), C(init) (true),
+        C(volumes) (C(volume-or-/path:/path[:ro|rw])), C(network_mode) (C(host); any name but C(host), C(none),
+        C(bridge) is a bridge network, created with the label C(pcloud.network) when missing),
+        C(publish) (C({container, host}): the container's port - C(auto) for the image's single EXPOSE, else 8000 -
+        published on the droplet's port; C(PORT) and C(SERVICE_PORT) are set to the container's port), C(hostname)
+        (on a bridge network), C(init) (true),
         C(restart_policy) (C(unless-stopped)), C(stop_timeout) (10), C(mem_limit) (bytes, 0 = none), C(cpu_shares),
         C(health) (C({port, path, timeout, kind}), C(kind) C(http) or C(tcp)),
         C(serving) (the serving slot's container), C(state) (C(started) or C(absent)), C(oneoff) (C({timeout}), run
@@ -120,6 +124,11 @@ slots:
       balancer moved).
   returned: always
   type: dict
+networks:
+  description: The bridge networks this run created.
+  returned: always
+  type: list
+  elements: str
 started:
   description: The containers that were (re)started.
   returned: always
@@ -157,12 +166,33 @@ class Engine:
     def __init__(self, module: AnsibleModule) -> None:
         self.module = module
         self.api = docker.from_env(timeout=120).api
+        self.networks: set = set()  # bridge networks known to exist
 
     def inspect(self, name: str) -> Optional[Dict[str, Any]]:
         try:
             return self.api.inspect_container(name)
         except docker.errors.NotFound:
             return None
+
+    def image_config(self, ref: str) -> Dict[str, Any]:
+        try:
+            return self.api.inspect_image(ref).get("Config") or {}
+        except docker.errors.ImageNotFound:
+            return {}
+
+    def ensure_network(self, name: str) -> bool:
+        """A bridge network of this name exists afterwards; True when it had to be created."""
+        if name in plan.ENGINE_NETWORKS or name in self.networks:
+            return False
+        self.networks.add(name)
+        if any(n.get("Name") == name for n in self.api.networks(names=[name])):
+            return False
+        try:
+            self.api.create_network(name, driver="bridge", labels={"pcloud.network": name}, check_duplicate=True)
+        except docker.errors.APIError as exc:
+            if not any(n.get("Name") == name for n in self.api.networks(names=[name])):
+                self.module.fail_json(msg="creating the network %s failed: %s" % (name, exc.explanation or exc))
+        return True
 
     def image_id(self, ref: str, pull: bool) -> Optional[str]:
         try:
@@ -194,14 +224,17 @@ class Engine:
         for item in spec["volumes"]:
             source, target, *mode = item.split(":")
             binds[source] = {"bind": target, "mode": mode[0] if mode else "rw"}
+        publish = spec["publish"]
         host_config = self.api.create_host_config(
             network_mode=spec["network_mode"], init=spec["init"], binds=binds or None,
+            port_bindings={publish["container"]: publish["host"]} if publish else None,
             restart_policy={"Name": spec["restart_policy"]} if spec["restart_policy"] != "no" else None,
             mem_limit=spec["mem_limit"] or None, cpu_shares=spec["cpu_shares"] or None)
         entrypoint, command = plan.run_argv(spec, (self.api.inspect_image(spec["image"]).get("Config") or {})
                                             if spec["secret_env"] else {})
         self.api.create_container(
             spec["image"], name=spec["name"], command=command, entrypoint=entrypoint,
+            ports=[publish["container"]] if publish else None, hostname=spec["hostname"],
             environment=plan.environment(spec), labels=plan.labels(spec), host_config=host_config,
             stop_signal=None, stop_timeout=spec["stop_timeout"], detach=True)
         files = plan.secret_files(spec)
@@ -293,12 +326,16 @@ def main() -> None:
     slots: Dict[str, Dict[str, Any]] = {}
     actions: Dict[str, str] = {}
     started = []
+    networks = []
     diff: Dict[str, Dict[str, Any]] = {"before": {}, "after": {}}
-    for spec in specs:
+    for index in range(len(specs)):  # noqa: PLC0200 - a spec is replaced once its image tells its port
+        spec = specs[index]
         existing = engine.inspect(spec["name"])
         serving = engine.inspect(spec["serving"]) if spec["serving"] else None
         pull = module.params["pull"] == "missing" and not module.check_mode and spec["state"] == "started"
         image_id = engine.image_id(spec["image"], pull) if spec["state"] == "started" else None
+        if spec["publish"]:
+            spec = specs[index] = plan.resolve_port(spec, engine.image_config(spec["image"]) if image_id else {})
         action = plan.decide(spec, image_id, existing, serving)
         actions[spec["name"]] = action
         if existing:
@@ -312,6 +349,8 @@ def main() -> None:
             continue
         if action == "recreate":
             engine.remove(spec["name"], spec["stop_timeout"])
+        if engine.ensure_network(spec["network_mode"]):
+            networks.append(spec["network_mode"])
         try:
             if action != "start":
                 engine.create(spec)
@@ -384,8 +423,9 @@ def main() -> None:
                     engine.api.remove_image(item["id"], force=True)
                 except docker.errors.APIError as exc:
                     module.warn("could not remove image %s: %s" % (item["refs"][0], exc.explanation or exc))
-    changed = bool(started) or any(a in ("remove", "retired") for a in actions.values()) or bool(pruned and pruned["images"])
+    changed = bool(started) or bool(networks) or any(a in ("remove", "retired") for a in actions.values()) or bool(pruned and pruned["images"])
     module.exit_json(changed=changed, actions=actions, started=started, summary=plan.summary(actions), pruned=pruned,
+                     networks=networks,
                      slots=slots,
                      diff=diff if module._diff else None)
 

@@ -53,6 +53,44 @@ def test_secret_contents_never_appear_in_labels_or_environment():
     assert c.config_hash(s) != c.config_hash(spec(secrets={"db_password": "other"}))  # a new value restarts it
 
 
+@pytest.mark.parametrize("declared, image, port", [
+    ("auto", {"ExposedPorts": {"5000/tcp": {}}}, 5000),
+    ("auto", {}, 8000),                                                        # nothing exposed: 8000
+    ("auto", {"ExposedPorts": {"5000/tcp": {}, "5001/tcp": {}}}, 8000),        # ambiguous: 8000
+    ("auto", {"ExposedPorts": {"53/udp": {}, "3000/tcp": {}}}, 3000),
+    (9000, {"ExposedPorts": {"5000/tcp": {}}}, 9000),                          # the spec's port wins
+])
+def test_the_container_port_is_the_spec_s_else_the_image_s_single_expose(declared, image, port):
+    s = c.resolve_port(spec(network_mode="web1-shop-uat", publish={"container": declared, "host": 7001}), image)
+    assert s["publish"] == {"container": port, "host": 7001} and s["env"]["PORT"] == str(port)
+
+
+@pytest.mark.parametrize("publish, network_mode", [
+    ({"container": 0, "host": 7001}, "web1-shop-uat"), ({"container": "5000", "host": 7001}, "web1-shop-uat"),
+    ({"container": 5000, "host": True}, "web1-shop-uat"), ({"container": 5000}, "web1-shop-uat"),
+    ({"container": 5000, "host": 7001}, "host"),
+])
+def test_bad_publish_is_refused(publish, network_mode):
+    with pytest.raises(c.ContainerSpecError, match="publish"):
+        spec(network_mode=network_mode, publish=publish)
+    with pytest.raises(c.ContainerSpecError, match="network_mode"):
+        spec(network_mode="-x")
+    for bad in ("-web1", "web_1", "a" * 64, "web1\n"):
+        with pytest.raises(c.ContainerSpecError, match="hostname"):
+            spec(network_mode="n", hostname=bad)
+    with pytest.raises(c.ContainerSpecError, match="hostname"):
+        spec(hostname="web1")  # host networking: the droplet's own
+
+
+def test_the_platform_s_containers_keep_their_hashes():
+    """publish joined the spec later: a container without one (postgres, redis) hashes as before."""
+    s = spec()
+    assert s["publish"] is None and "publish" not in json.dumps({k: v for k, v in s.items() if k != "publish"})
+    assert c.config_hash(s) == c.config_hash(dict(s, publish=None))
+    assert c.config_hash(spec(network_mode="n", publish={"container": 5000, "host": 7001})) != \
+        c.config_hash(spec(network_mode="n", publish={"container": 5000, "host": 17001}))
+
+
 def test_slots_of_one_release_share_the_release_hash_not_the_config_hash():
     live = spec(name="web1-shop-uat-backend-alt", slot_env={"SERVICE_PORT": "17001"},
                 health={"port": 17001, "path": "/health"})
@@ -116,7 +154,7 @@ def test_data_containers():
 
 ITEMS = [
     {"service": "backend", "type": "web", "port": 7001, "health_path": "/health", "command": None,
-     "environment": {"PROJECT": "shop", "ENVIRONMENT": "uat", "SERVICE_PORT": "7001"}, "secrets": ["db_password"],
+     "environment": {"PROJECT": "shop", "ENVIRONMENT": "uat"}, "secrets": ["db_password"], "container_port": "auto",
      "platform_secrets": ["db_password"], "service_name": "shop-uat-backend"},
     {"service": "worker_email", "type": "worker", "port": None, "command": "python worker.py",
      "environment": {"PROJECT": "shop", "ENVIRONMENT": "uat"}, "secrets": [], "platform_secrets": [],
@@ -130,6 +168,11 @@ def test_app_containers():
     web, worker = c.app_containers(ITEMS, IMAGES, "web1", "shop-uat", "web1", {"shop-uat-backend": {"web1": 17001}})
     assert web["name"] == "web1-shop-uat-backend" and web["alternate"] == {"name": "web1-shop-uat-backend-alt", "port": 17001}
     assert web["routed_port"] == 17001 and web["health"]["path"] == "/health"
+    # apps share the project-env's bridge network; a web service publishes its container port on the slot port
+    assert web["network_mode"] == worker["network_mode"] == "web1-shop-uat"
+    assert web["hostname"] == worker["hostname"] == "web1"  # the droplet's name, as host networking gave it
+    assert web["publish"] == {"container": "auto", "host": 7001} and "publish" not in worker
+    assert "SERVICE_PORT" not in web["env"] and not web.get("slot_env")
     assert worker["command"] == "python worker.py" and "alternate" not in worker
     # Procfile semantics: the command replaces the image's ENTRYPOINT too; a service without one keeps the image's
     assert worker["entrypoint"] == [""] and web["entrypoint"] is None
@@ -154,10 +197,11 @@ def test_the_new_release_starts_in_the_idle_slot(running, routed, idle, live):
     chosen, found, names = c.choose_slot(web, running)
     assert chosen["name"] == idle and found == live and chosen["serving"] == live
     port = "17001" if idle.endswith("-alt") else "7001"
-    assert chosen["slot_env"]["SERVICE_PORT"] == port and chosen["health"]["port"] == int(port)
+    assert chosen["publish"] == {"container": "auto", "host": int(port)} and chosen["health"]["port"] == int(port)
     assert names == ["web1-shop-uat-backend", "web1-shop-uat-backend-alt"]
-    spec = c.normalize(chosen)                                  # what the module runs
-    assert c.environment(spec)["SERVICE_PORT"] == port
+    spec = c.resolve_port(c.normalize(chosen), {"ExposedPorts": {"5000/tcp": {}}})  # what the module runs
+    assert spec["publish"] == {"container": 5000, "host": int(port)}
+    assert c.environment(spec)["PORT"] == c.environment(spec)["SERVICE_PORT"] == "5000"  # whichever slot it serves
     assert c.slot_port("web1-shop-uat-backend-alt", web) == 17001 and c.slot_port("web1-shop-uat-backend", web) == 7001
 
 

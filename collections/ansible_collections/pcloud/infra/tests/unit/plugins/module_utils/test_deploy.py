@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.pcloud.infra.plugins.module_utils.deploy import service_containers, service_slots
+from ansible_collections.pcloud.infra.plugins.module_utils.deploy import service_containers
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import StateError
 from ansible_collections.pcloud.infra.plugins.module_utils.topology import build_state
 
@@ -37,7 +37,7 @@ def test_container_description(setup):
     assert backend["type"] == "web" and backend["port"] == state["projects"]["hostomatic-prod"]["backend"]["port"]
     assert backend["secrets"] == ["db_password", "redis_password", "stripe_key"]
     assert backend["platform_secrets"] == ["db_password", "redis_password"]
-    assert backend["environment"]["SERVICE_PORT"] == str(backend["port"]) and backend["command"] is None
+    assert "SERVICE_PORT" not in backend["environment"] and backend["container_port"] == "auto" and backend["command"] is None
     assert "stripe_key" not in " ".join(backend["environment"]).lower()
 
 
@@ -61,33 +61,6 @@ def backend(setup):
     state, services = setup
     web1 = {c["service"]: c for c in service_containers(state, services, "hostomatic-prod", "hostomatic-web1")}
     return web1["backend"]
-
-
-def test_a_fresh_droplet_starts_in_the_main_slot(backend):
-    slots = service_slots(backend, "pc-web1", "hostomatic-prod", running=[])
-    assert slots["live"] is None
-    assert slots["idle"]["name"] == "pc-web1-hostomatic-prod-backend" and slots["idle"]["port"] == backend["port"]
-    assert slots["idle"]["environment"]["SERVICE_PORT"] == str(backend["port"])
-
-
-def test_the_new_release_starts_beside_the_live_one(backend):
-    main, alt = "pc-web1-hostomatic-prod-backend", "pc-web1-hostomatic-prod-backend-alt"
-    slots = service_slots(backend, "pc-web1", "hostomatic-prod", running=[main, "pc-web1-other"])
-    assert slots["live"]["name"] == main and slots["idle"]["name"] == alt and slots["names"] == [main, alt]
-    assert slots["idle"]["port"] == backend["port"] + 10000
-    assert slots["idle"]["environment"]["SERVICE_PORT"] == str(backend["port"] + 10000)
-    assert backend["environment"]["SERVICE_PORT"] == str(backend["port"])  # the item is not modified
-    back = service_slots(backend, "pc-web1", "hostomatic-prod", running=[alt])
-    assert back["live"]["name"] == alt and back["idle"]["name"] == main
-
-
-@pytest.mark.parametrize("lb_port_offset, live", [(0, ""), (10000, "-alt"), (None, ""), (5, "")])
-def test_both_running_after_an_interrupted_switch_the_routed_one_is_live(backend, lb_port_offset, live):
-    main = "pc-web1-hostomatic-prod-backend"
-    lb_port = None if lb_port_offset is None else backend["port"] + lb_port_offset
-    slots = service_slots(backend, "pc-web1", "hostomatic-prod", running=[main + "-alt", main], lb_port=lb_port)
-    assert slots["live"]["name"] == main + live
-    assert slots["idle"]["name"] != slots["live"]["name"]
 
 
 def test_running_slots_read_the_serving_slot_from_container_names(setup):

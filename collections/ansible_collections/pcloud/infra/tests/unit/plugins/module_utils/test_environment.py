@@ -22,8 +22,8 @@ def test_web_service_environment(seed_spec):
         "DB_USER": "user_8ef866a5", "DB_NAME": "hostomatic_prod_8ef866a5", "DB_HOST": "10.9.0.2",
         "DB_PORT": str(prod["database"]["port"]), "REDIS_HOST": "10.9.0.2", "REDIS_PORT": str(prod["redis"]["port"]),
         "SERVICE_NAME": "hostomatic-prod-backend", "ENVIRONMENT": "prod", "PROJECT": "hostomatic",
-        "ASSIGNED_DROPLETS": "hostomatic-web1,hostomatic-web2", "RESOURCE_HASH": "8ef866a5f8d4",
-        "SERVICE_PORT": str(prod["backend"]["port"]), "LOG_LEVEL": "info"}
+        "ASSIGNED_DROPLETS": "hostomatic-web1,hostomatic-web2", "RESOURCE_HASH": "8ef866a5f8d4", "LOG_LEVEL": "info"}
+    assert prod["backend"]["port"]  # the slot is the droplet's side; PORT/SERVICE_PORT are set where the image is known
 
 
 def test_workers_get_no_service_port(seed_spec):

@@ -10,7 +10,10 @@ def test_web_service(host):
     name = host.check_output("docker ps --format '{{.Names}}' --filter name=-mol-uat-web")
     inspected = json.loads(host.check_output("docker inspect %s" % name))[0]
     env = dict(item.split("=", 1) for item in inspected["Config"]["Env"])
-    assert env["SERVICE_PORT"] == "8993" and env["DB_NAME"] == "mol_uat_1" and "API_KEY" not in env
+    assert env["PORT"] == env["SERVICE_PORT"] == "9000" and env["DB_NAME"] == "mol_uat_1" and "API_KEY" not in env
+    # on the project-env's own bridge network, its port published on the slot the load balancer knows
+    assert inspected["HostConfig"]["NetworkMode"].endswith("-mol-uat")
+    assert inspected["HostConfig"]["PortBindings"] == {"9000/tcp": [{"HostIp": "", "HostPort": "8993"}]}
     assert "molecule-secret-value" not in json.dumps(inspected)
     # root-owned, readable by the image's own (often non-root) user, as Docker's own secrets are
     assert host.check_output("docker exec %s stat -c %%a:%%u /run/secrets/api_key" % name) == "444:0"
