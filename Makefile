@@ -65,14 +65,13 @@ test: lint unit sanity molecule
 # CI (CI=true) keeps the heavy ones short: master's failover and a long partition are also exercised by
 # tests/localcloud/test_health.py; on a workstation `make bench` runs everything at full length.
 BENCH_FAILOVER_ARGS := $(if $(CI),--no-master --partition-seconds 25,)
-BENCH_AGENT_ARGS := $(if $(CI),--seconds 20,)
 
 bench: install
 	$(BIN)/python benchmarks/plan_scale.py
 	$(BIN)/python benchmarks/orchestrate.py
 	$(BIN)/python benchmarks/deploy.py
 	$(BIN)/python benchmarks/failover.py $(BENCH_FAILOVER_ARGS)
-	$(BIN)/python benchmarks/agent.py $(BENCH_AGENT_ARGS)
+	$(BIN)/python benchmarks/agent.py
 
 demo: install
 	$(BIN)/pcloud --config-dir $(CONFIG) init --example

@@ -36,7 +36,7 @@ options:
         C(entrypoint), C(env), C(slot_env) (environment that differs between the slots of a web service), C(labels),
         C(volumes) (C(volume-or-/path:/path[:ro|rw])), C(network_mode) (C(host); any name but C(host), C(none),
         C(bridge) is a bridge network, created with the label C(pcloud.network) when missing),
-        C(publish) (C({container, host}): the container's port - C(auto) for the image's single EXPOSE, else 8000 -
+        C(publish) (C({container, host}), the container's port - C(auto) for the image's single EXPOSE, else 8000 -
         published on the droplet's port; C(PORT) and C(SERVICE_PORT) are set to the container's port), C(hostname)
         (on a bridge network), C(init) (true),
         C(restart_policy) (C(unless-stopped)), C(stop_timeout) (10), C(mem_limit) (bytes, 0 = none), C(cpu_shares),
