@@ -185,11 +185,13 @@ def test_orchestrate_alone_starts_an_agent_on_every_droplet(fresh_fleet):
 def test_every_agent_sees_a_healthy_ring(fleet):
     cloud, state = fleet
     for droplet, body in state["droplets"].items():
-        report = wait_for(lambda d=droplet: report_when(cloud, d, lambda r: not r["containers"]["missing"]), 30)
-        assert report, agent_report(cloud, droplet)
+        # a peer whose agent the deploy just restarted may miss a probe; a healthy ring clears that within seconds
+        settled = wait_for(lambda d=droplet: report_when(cloud, d, lambda r: not r["containers"]["missing"] and all(
+            p["failures"] == 0 for p in r["monitors"].values())), 30)
+        report = settled or agent_report(cloud, droplet)
+        assert settled, report
         assert report["status"] == "ok" and not report["isolated"]
         assert set(report["monitors"]) == set(body["monitors"])
-        assert all(p["failures"] == 0 for p in report["monitors"].values())
     queues = wait_for(lambda: agent_report(cloud, "pcloud-master")["queues"], 15)  # read where Redis runs
     assert queues == [{"service": "hostomatic-uat-worker_email", "queue": "hostomatic-uat-emails", "depth": 0}], queues
 
