@@ -255,9 +255,10 @@ def _write_new(path: str, content: bytes, mode: int) -> None:
         handle.write(content)
 
 
-def load_plan(config_dir: str) -> tuple[specmod.Spec, Dict[str, Any]]:
-    """Spec + desired state, with earlier allocations kept; every problem as SpecErrors (the modules' validation)."""
-    loaded = fleet.load_plan(config_dir)
+def load_plan(config_dir: str, sources: Optional[Dict[str, str]] = None) -> tuple[specmod.Spec, Dict[str, Any]]:
+    """Spec + desired state, with earlier allocations kept; every problem as SpecErrors (the modules' validation).
+    ``sources``: project -> the source a deploy builds (its Procfile may declare the project's services)."""
+    loaded = fleet.load_plan(config_dir, sources)
     return loaded.spec, loaded.state
 
 
@@ -803,7 +804,7 @@ def cmd_deploy(args: argparse.Namespace, override: Optional[Dict[str, Any]] = No
     if path and not os.path.isdir(path):
         raise SpecError("not a directory: %s" % path, file="(arguments)", field="--project-path")
     with ConfigLock(config_dir, "deploy"):
-        spec, state = load_plan(config_dir)
+        spec, state = load_plan(config_dir, {args.project: path} if path else None)
         if spec.infra.project(args.project) is None:
             raise SpecError("no project %r in %s" % (args.project, spec.infra.source), file="(arguments)", field="project")
         if "%s-%s" % (args.project, args.env) not in state["projects"]:

@@ -71,6 +71,16 @@ def test_deploy_reaches_both_web_droplets_through_the_load_balancer(deployed):
     assert get(lb + "/hostomatic/uat/frontend/health")[0] == 200
 
 
+def test_path_routing_tells_the_app_its_prefix_host_scheme_and_client(deployed):
+    """Issue 12 item 7 (path routing): a service behind /{project}/{env}/{service}/ learns the prefix it is served
+    under (X-Forwarded-Prefix, to build its links and redirects), and the original host, scheme and client."""
+    _cloud, state, _summary, _result = deployed
+    master = state["droplets"]["pcloud-master"]["ip"]
+    forwarded = get("http://%s/hostomatic/uat/backend/api/version" % master)[1]["forwarded"]
+    assert forwarded == {"Prefix": "/hostomatic/uat/backend", "Proto": "http", "Host": master,
+                         "For": state["admin_ip"]}, forwarded
+
+
 def test_backend_writes_postgres_and_the_worker_processes_the_job(deployed):
     _cloud, state, _summary, _result = deployed
     lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
@@ -630,3 +640,47 @@ def test_the_release_phase_runs_once_before_the_switch_and_a_failing_one_stops_t
         assert not master.names("pcloud.phase=release", all=True)  # the failed one does not stay behind
     finally:
         config_file.write_text(original)
+
+
+def test_a_procfile_declares_the_services_of_a_project_that_lists_none(deployed, tmp_path):
+    """Issue 12 item 5: with no services listed for the project, the repository's Procfile is the spec - 'web' the web
+    service behind the load balancer, every other type a worker, 'release' the release phase (before the switch) -
+    and the state records what it said."""
+    cloud, state, _summary, _result = deployed
+    config_file = cloud.config_dir / "deployment_config.json"
+    state_file = cloud.config_dir / "infrastructure.json"
+    original, original_state = config_file.read_text(), state_file.read_text()
+    work = tmp_path / "hostomatic"
+    subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
+    (work / "Dockerfile").write_text("FROM pcloud/python:bookworm\nWORKDIR /app\nCOPY backend /app\n")
+    (work / "VERSION").write_text("1.0.4-procfile\n")
+    (work / "backend" / "VERSION").write_text("1.0.4-procfile\n")
+    (work / "Procfile").write_text(
+        "# a Heroku-style Procfile: nothing in it knows about pcloud\n"
+        "web: exec python3 /app/app.py\n"
+        "clock: while true; do echo \"tick of $PROJECT-$ENVIRONMENT\"; sleep 2; done\n"
+        "release: echo \"procfile release of $PROJECT-$ENVIRONMENT\"\n")
+    config = json.loads(original)
+    del config["projects"]["hostomatic"]["services"]
+    config_file.write_text(json.dumps(config, indent=2))
+    master = droplet_engine(cloud, "pcloud-master")
+    try:
+        run = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--local", "--project-path",
+                     str(work), "--no-snapshot", env=cloud.env(), check=False)
+        assert run.returncode == 0, run.stderr[-3000:]
+        recorded = json.loads(state_file.read_text())
+        assert recorded["procfiles"]["hostomatic"]["clock"].startswith("while true")
+        services = recorded["projects"]["hostomatic-uat"]
+        assert services["web"]["type"] == "web" and services["clock"]["type"] == "worker"
+        url = "http://%s/hostomatic/uat/web/api/version" % state["droplets"]["pcloud-master"]["ip"]
+        assert {get(url)[1]["version"] for _ in range(4)} == {"1.0.4-procfile"}
+        (clock,) = services["clock"]["assigned_droplets"]
+        engine = droplet_engine(cloud, clock)
+        name = "%s-hostomatic-uat-clock" % clock
+        time.sleep(3)
+        assert "tick of hostomatic-uat" in engine.docker("logs", name).stdout
+        assert "procfile release of hostomatic-uat" in master.docker(
+            "logs", "pcloud-master-hostomatic-uat-web-release").stdout
+    finally:
+        config_file.write_text(original)
+        state_file.write_text(original_state)

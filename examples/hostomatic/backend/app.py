@@ -82,7 +82,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/health":
             return self.reply(200, {"status": "ok", "service": os.environ.get("SERVICE_NAME"), "version": VERSION})
         if self.path == "/api/version":
-            return self.reply(200, {"version": VERSION, "droplet": os.environ.get("HOSTNAME")})
+            forwarded = {name: self.headers.get("X-Forwarded-" + name) for name in ("Prefix", "Proto", "Host", "For")}
+            return self.reply(200, {"version": VERSION, "droplet": os.environ.get("HOSTNAME"), "forwarded": forwarded})
         if self.path == "/api/items":
             conn = db()
             with conn, conn.cursor() as cur:

@@ -109,12 +109,13 @@ class LoadedPlan:
     state: Dict[str, Any]
 
 
-def load_plan(config_dir: str) -> LoadedPlan:
+def load_plan(config_dir: str, sources: Optional[Mapping[str, str]] = None) -> LoadedPlan:
     """Spec + previous state + desired state (earlier allocations kept), validated; every problem as SpecError(s).
 
     The one validation of a config dir: ``pcloud validate`` and every CLI command, and the modules
-    (``pcloud_state_info``, ``pcloud_state``) for ansible-playbook and AWX, all run this."""
-    spec = load_spec(config_dir)
+    (``pcloud_state_info``, ``pcloud_state``) for ansible-playbook and AWX, all run this. ``sources``: project ->
+    the source directory a deploy builds from, whose ``Procfile`` may declare the project's services."""
+    spec = load_spec(config_dir, sources)
     loaded = load_state_file(config_dir)
     previous = loaded.data if loaded is not None and isinstance(loaded.data, dict) else None
     try:
@@ -140,13 +141,14 @@ class ProviderPlan:
 
 
 def plan_against_provider(config_dir: str, api_url: Optional[str], api_token: Optional[str], fleet_tag: str,
-                          timeout: float, admin_ip: Optional[str]) -> ProviderPlan:
+                          timeout: float, admin_ip: Optional[str],
+                          sources: Optional[Mapping[str, str]] = None) -> ProviderPlan:
     """Spec + previous state + the provider's droplets (their IPs) + the admin IP, for the modules."""
     provider = resolve_provider(os.environ, api_url, api_token, config_dir)
     if provider is None:
         raise ProviderError("no provider: start the local cloud ('pcloud local up'), or set PCLOUD_API_URL, "
                             "or DO_API_TOKEN (or DIGITALOCEAN_TOKEN) for DigitalOcean")
-    loaded = load_plan(config_dir)
+    loaded = load_plan(config_dir, sources)
     spec, previous, state = loaded.spec, loaded.previous, loaded.state
     droplets = Client(provider, timeout=timeout).droplets(tag=fleet_tag)
     apply_ips(state, droplet_ips(match_droplets(state, droplets, fleet_tag)))

@@ -17,10 +17,11 @@ import os
 import posixpath
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules
+from ansible_collections.pcloud.infra.plugins.module_utils import procfile as procfile_rules
 from ansible_collections.pcloud.infra.plugins.module_utils import secrets as secret_rules
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import Problems, SpecError
 from ansible_collections.pcloud.infra.plugins.module_utils.jsonlines import (
@@ -150,6 +151,8 @@ class ServiceSpec:
     queue: Optional[str] = None
     # a web service's port inside its container; None: the image's single EXPOSE, else DEFAULT_CONTAINER_PORT
     port: Optional[int] = None
+    # the Procfile process type whose command this service runs (resolved into ``command`` once the source is read)
+    process: Optional[str] = None
 
     def queue_for(self, project: str, environment: str) -> Optional[str]:
         return self.queue.replace("{project}", project).replace("{environment}", environment) if self.queue else None
@@ -171,6 +174,8 @@ class ServiceSpec:
             out["queue"] = self.queue
         if self.port is not None:
             out["port"] = self.port
+        if self.process:
+            out["process"] = self.process
         out["secrets"] = list(self.secrets)
         out["environment"] = dict(self.environment)
         return out
@@ -195,6 +200,10 @@ class DeploymentConfig:
     source: Optional[str] = None
     # secrets every project may read from SHARED_{NAME} (deployment_config.json "shared_secrets")
     shared_secrets: Tuple[str, ...] = ()
+    # project -> the services its Procfile declares, for projects deployment_config.json lists no services for
+    discovered: Tuple[Tuple[str, Tuple[ServiceSpec, ...]], ...] = ()
+    # project -> its Procfile's process types and commands, as read (recorded in the state as "procfiles")
+    procfiles: Tuple[Tuple[str, Tuple[Tuple[str, str], ...]], ...] = ()
 
     def project(self, name: str) -> Optional[ProjectDeploySpec]:
         for proj in self.projects:
@@ -204,6 +213,10 @@ class DeploymentConfig:
 
     def services_for(self, project: str) -> Tuple[ServiceSpec, ...]:
         proj = self.project(project)
+        if proj is None or not proj.services:
+            found = dict(self.discovered).get(project)
+            if found:
+                return found
         if proj is None:
             return tuple(ServiceSpec(name=n, type="web") for n in DEFAULT_WEB_SERVICES)
         return proj.services
@@ -523,7 +536,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         return None
     count = _Counter(bad)
     _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "entrypoint", "release", "secrets",
-                         "environment", "health_check", "queue", "port"), path, count)
+                         "environment", "health_check", "queue", "port", "process"), path, count)
     stype = body.get("type", "web")
     if stype not in SERVICE_TYPES:
         count(path + ("type",), "unknown service type %s (expected one of %s)"
@@ -545,6 +558,15 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         elif len(line) > 4096:
             count(path + (key,), "longer than 4096 characters")
     entrypoint = _entrypoint(body.get("entrypoint"), path, count)
+    process = _get(body, "process", str, path, count)
+    if process is not None:
+        why = name_problem("service", process)
+        if why:
+            count(path + ("process",), why)
+        elif command is not None:
+            count(path + ("process",), "give either 'command' or the Procfile 'process' it comes from, not both")
+        elif process == procfile_rules.RELEASE:
+            count(path + ("process",), "'release' is the release phase, not a process a service runs")
     secrets: List[str] = []
     for idx, secret in enumerate(_get(body, "secrets", list, path, count, default=[]) or []):
         why = name_problem("secret", secret)
@@ -593,7 +615,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
     return ServiceSpec(name=name, type=stype, port=port, containerfile_path=cfile, build_context=context,
                        command=command, entrypoint=entrypoint, release=release, secrets=tuple(secrets),
                        environment=tuple(sorted(env.items())),
-                       health_path=health, queue=queue)
+                       health_path=health, queue=queue, process=process)
 
 
 class _Counter:
@@ -750,8 +772,77 @@ def load_deployment_config(config_dir: str) -> DeploymentConfig:
     return parse_deployment_config(load_json_text(read_text(path, config_dir), path))
 
 
-def load_spec(config_dir: str) -> Spec:
-    """Read the spec from ``config_dir``: projects.csv wins over infrastructure_spec."""
+PROCFILE = "Procfile"
+BUILD_DIR = ".build"  # <config dir>/.build/<project>: the checkout a deploy fetches the repository into
+
+
+def _recorded_procfiles(state: Optional[LocatedJSON]) -> Dict[str, Dict[str, str]]:
+    data = state.data.get("procfiles") if state is not None and isinstance(state.data, dict) else None
+    out: Dict[str, Dict[str, str]] = {}
+    for project, processes in (data.items() if isinstance(data, dict) else ()):
+        if isinstance(processes, dict) and all(isinstance(v, str) and "\n" not in v for v in processes.values()):
+            # checked again as a Procfile: the state file is no more trusted than the repository it came from
+            text = "".join("%s: %s\n" % (kind, command) for kind, command in processes.items())
+            out[project] = procfile_rules.parse(text, "%s (procfiles.%s)" % (state.file, project))
+    return out
+
+
+def apply_procfiles(deploy: DeploymentConfig, infra: InfraSpec, config_dir: str,
+                    sources: Optional[Mapping[str, str]], state: Optional[LocatedJSON],
+                    problems: Problems) -> DeploymentConfig:
+    """Services from each project's ``Procfile``, for projects deployment_config.json lists no services for, and the
+    commands of services that name a Procfile ``process``. The Procfile is read from the project's source (the
+    directory a deploy builds: ``sources[project]``, else the last checkout ``.build/<project>``); a project with no
+    source on this machine keeps the processes the state recorded when it was last read."""
+    recorded = _recorded_procfiles(state)
+    discovered: List[Tuple[str, Tuple[ServiceSpec, ...]]] = []
+    procfiles: List[Tuple[str, Tuple[Tuple[str, str], ...]]] = []
+    projects = list(deploy.projects)
+    for proj in infra.projects:
+        listed = deploy.project(proj.name)
+        source = (sources or {}).get(proj.name) or os.path.join(config_dir, BUILD_DIR, proj.name)
+        path = os.path.join(source, PROCFILE)
+        processes: Optional[Dict[str, str]] = None
+        if os.path.lexists(path):
+            try:
+                processes = procfile_rules.parse(read_text(path, source, limit=procfile_rules.MAX_BYTES), path)
+            except SpecError as exc:
+                problems.extend(getattr(exc, "errors", [exc]))
+                continue
+        elif not os.path.isdir(source):
+            processes = recorded.get(proj.name)
+        referenced = [s for s in (listed.services if listed else ()) if s.process]
+        if processes is None:
+            if referenced and (sources or {}).get(proj.name):
+                problems.add("names Procfile process %r, but %s has no Procfile" % (referenced[0].process, source),
+                             file=deploy.source or DEPLOYMENT_JSON,
+                             field="projects.%s.services.%s.process" % (proj.name, referenced[0].name))
+            continue
+        procfiles.append((proj.name, tuple(processes.items())))
+        if listed is not None and listed.services:
+            resolved = []
+            for service in listed.services:
+                if service.process and service.process not in processes:
+                    problems.add("no process %r in %s (it has: %s)" % (service.process, path, ", ".join(processes)),
+                                 file=deploy.source or DEPLOYMENT_JSON,
+                                 field="projects.%s.services.%s.process" % (proj.name, service.name))
+                resolved.append(replace(service, command=processes[service.process]) if service.process in processes
+                                else service)
+            projects[projects.index(listed)] = replace(listed, services=tuple(resolved))
+            continue
+
+        def bad(where: Tuple[Any, ...], message: str, _path: str = path) -> None:
+            problems.add(message, file=_path, field=".".join(str(p) for p in where[1:]) or "(file)")
+
+        made = [_service(str(body["name"]), {k: v for k, v in body.items() if k != "name"}, ("Procfile", body["name"]),
+                         bad) for body in procfile_rules.services(processes)]
+        discovered.append((proj.name, tuple(s for s in made if s is not None)))
+    return replace(deploy, projects=tuple(projects), discovered=tuple(discovered), procfiles=tuple(procfiles))
+
+
+def load_spec(config_dir: str, sources: Optional[Mapping[str, str]] = None) -> Spec:
+    """Read the spec from ``config_dir``: projects.csv wins over infrastructure_spec. ``sources``: project -> the
+    source directory a deploy builds from (its Procfile is read there)."""
     if not os.path.isdir(config_dir):
         raise SpecError("config directory does not exist; run 'pcloud init' or pass --config-dir",
                         file=config_dir, field="(config dir)")
@@ -798,6 +889,8 @@ def load_spec(config_dir: str) -> Spec:
     problems.raise_if_any()
     if infra is None:  # unreachable: a missing spec is a problem above
         raise SpecError("no spec loaded", file=config_dir)
+    deploy = apply_procfiles(deploy, infra, config_dir, sources, state, problems)
+    problems.raise_if_any()
     _secret_scope(infra, deploy, credentials, problems)
     problems.raise_if_any()
     known = {p.name for p in infra.projects}

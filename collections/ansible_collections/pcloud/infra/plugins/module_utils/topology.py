@@ -169,6 +169,8 @@ def build_state(spec: Spec, previous: Optional[Mapping[str, Any]] = None,
             },
         },
     }
+    if spec.deploy.procfiles:  # what each project's Procfile said when last read (a client without the source)
+        state["procfiles"] = {project: dict(processes) for project, processes in spec.deploy.procfiles}
     apply_ips(state, ips or {})
     state["summary"] = summary(state)
     return state

@@ -26,6 +26,15 @@ attributes:
   platform:
     platforms: posix
 options:
+  sources:
+    description:
+      - Per project, the source directory a deploy builds from (the checkout, or the working tree of a C(--local)
+        deploy). A project that C(deployment_config.json) lists no services for takes its services from the
+        C(Procfile) there (C(web) the web service, C(release) the release phase, every other type a worker), and
+        a service's C(process) key takes its command from it. Without it the Procfile of the last checkout
+        (C(<config_dir>/.build/<project>)) is read, else the one the state recorded.
+    type: dict
+    default: {}
   admin_ip:
     description: The IP address SSH is allowed from; recorded in the state. Defaults as in M(pcloud.infra.pcloud_state_info).
     type: str
@@ -62,14 +71,15 @@ from ansible_collections.pcloud.infra.plugins.module_utils.statefile import File
 
 def main() -> None:
     spec = pcloud_argument_spec()
-    spec.update(admin_ip={"type": "str"})
+    spec.update(admin_ip={"type": "str"}, sources={"type": "dict", "default": {}})
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     path = os.path.join(params["config_dir"], INFRASTRUCTURE_JSON)
     try:
         with FileLock(path + ".lock"):
             plan = plan_against_provider(params["config_dir"], params["api_url"], params["api_token"],
-                                         params["fleet_tag"], params["timeout"], params["admin_ip"])
+                                         params["fleet_tag"], params["timeout"], params["admin_ip"],
+                                         params["sources"])
             before = plan.previous
             after = rendered_state(plan.state, plan.admin_ip, {"name": plan.provider.name, "url": plan.provider.url})
             changed = json.dumps(before, sort_keys=True) != json.dumps(after, sort_keys=True)

@@ -40,6 +40,15 @@ options:
     description: The run recreates every droplet (counted as destroyed by O(confirm_destroy)).
     type: bool
     default: false
+  sources:
+    description:
+      - Per project, the source directory a deploy builds from (the checkout, or the working tree of a C(--local)
+        deploy). A project that C(deployment_config.json) lists no services for takes its services from the
+        C(Procfile) there (C(web) the web service, C(release) the release phase, every other type a worker), and
+        a service's C(process) key takes its command from it. Without it the Procfile of the last checkout
+        (C(<config_dir>/.build/<project>)) is read, else the one the state recorded.
+    type: dict
+    default: {}
   confirm_destroy:
     description:
       - Allow a plan that destroys master or more than half of the fleet's droplets (a spec that lost its
@@ -108,12 +117,13 @@ from ansible_collections.pcloud.infra.plugins.module_utils.topology import destr
 def main() -> None:
     spec = pcloud_argument_spec()
     spec.update(admin_ip={"type": "str"}, image={"type": "str", "default": "debian-12-x64"},
-                force={"type": "bool", "default": False}, confirm_destroy={"type": "bool", "default": False})
+                force={"type": "bool", "default": False}, confirm_destroy={"type": "bool", "default": False},
+                sources={"type": "dict", "default": {}})
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     params = module.params
     try:
         plan = plan_against_provider(params["config_dir"], params["api_url"], params["api_token"], params["fleet_tag"],
-                                     params["timeout"], params["admin_ip"])
+                                     params["timeout"], params["admin_ip"], params["sources"])
     except PcloudError as exc:
         module.fail_json(msg=str(exc))
     changes = diff_droplets(plan.state, plan.droplets, params["fleet_tag"])
