@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.pcloud.infra.plugins.module_utils import consensus as _consensus
 from ansible_collections.pcloud.infra.plugins.module_utils import deploy, health, releases, snapshots, topology
+from ansible_collections.pcloud.infra.plugins.module_utils import domains as _domains
 from ansible_collections.pcloud.infra.plugins.module_utils import zipapp as _zipapp
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import resource_hash as _resource_hash
 from ansible_collections.pcloud.infra.plugins.module_utils.errors import PcloudError
@@ -131,6 +132,10 @@ def running_slots(state: Dict[str, Any], droplet: str, prefix: str, running: Lis
     return deploy.running_slots(state, str(droplet), str(prefix), [str(n) for n in running or ()])
 
 
+def lb_certificates(state: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return _domains.certificates(state)
+
+
 def zipapp(files: Dict[str, str], main: str) -> str:
     try:
         return _zipapp.zipapp_b64({str(k): str(v) for k, v in (files or {}).items()}, str(main))
@@ -144,5 +149,6 @@ class FilterModule:
     def filters(self) -> Dict[str, Callable[..., Any]]:
         funcs = (resource_hash, service_name, service_port, lb_targets, lb_upstreams, services_on_droplet, monitored_by,
                  service_containers, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
-                 snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots, zipapp)
+                 snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots, zipapp,
+                 lb_certificates)
         return {f.__name__: _adapt(f) for f in funcs}

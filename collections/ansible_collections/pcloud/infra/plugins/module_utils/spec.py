@@ -20,6 +20,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.pcloud.infra.plugins.module_utils import domains as domain_rules
 from ansible_collections.pcloud.infra.plugins.module_utils import notify as notify_rules
 from ansible_collections.pcloud.infra.plugins.module_utils import procfile as procfile_rules
 from ansible_collections.pcloud.infra.plugins.module_utils import secrets as secret_rules
@@ -116,6 +117,44 @@ class InfraSpec:
         }
 
 
+def _domains(body: Mapping[str, Any], stype: str, path: Tuple[Any, ...],
+             count: Any) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+    """``domains``: ``{"prod": ["shop.example.com"], "uat": ["uat.shop.example.com"]}``."""
+    value = body.get("domains")
+    if value is None:
+        return ()
+    dpath = path + ("domains",)
+    if stype != "web":
+        count(dpath, "only a web service is served under domains")
+        return ()
+    if not isinstance(value, dict) or not value:
+        count(dpath, 'expected an object of environment -> domains, e.g. {"prod": ["shop.example.com"]}, got %s'
+              % _tname(value))
+        return ()
+    out: List[Tuple[str, Tuple[str, ...]]] = []
+    seen: Dict[str, str] = {}
+    for env, names in value.items():
+        why = name_problem("environment", env)
+        if why:
+            count(dpath + (env,), why)
+            continue
+        if not isinstance(names, list) or not names:
+            count(dpath + (env,), "expected a non-empty list of domains, got %s" % _tname(names))
+            continue
+        kept: List[str] = []
+        for idx, domain in enumerate(names):
+            why = domain_rules.domain_problem(domain)
+            if why is None and domain in seen:
+                why = "%s is already a domain of %s" % (domain, seen[domain])
+            if why:
+                count(dpath + (env, idx), why)
+                continue
+            seen[domain] = env
+            kept.append(domain)
+        out.append((env, tuple(kept)))
+    return tuple(sorted(out))
+
+
 def _entrypoint(value: Any, path: Tuple[Any, ...], count: Any) -> Tuple[str, ...]:
     """``entrypoint``: a program (``"./boot.sh"``) or an exec-form list (``["python", "-m", "app"]``)."""
     if value is None:
@@ -153,6 +192,12 @@ class ServiceSpec:
     port: Optional[int] = None
     # the Procfile process type whose command this service runs (resolved into ``command`` once the source is read)
     process: Optional[str] = None
+    # a web service's own virtual hosts per environment, served at "/" over HTTPS: ((env, (domain, ...)), ...)
+    domains: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    tls: str = domain_rules.DEFAULT_TLS
+
+    def domains_for(self, environment: str) -> Tuple[str, ...]:
+        return dict(self.domains).get(environment, ())
 
     def queue_for(self, project: str, environment: str) -> Optional[str]:
         return self.queue.replace("{project}", project).replace("{environment}", environment) if self.queue else None
@@ -176,6 +221,9 @@ class ServiceSpec:
             out["port"] = self.port
         if self.process:
             out["process"] = self.process
+        if self.domains:
+            out["domains"] = {env: list(names) for env, names in self.domains}
+            out["tls"] = self.tls
         out["secrets"] = list(self.secrets)
         out["environment"] = dict(self.environment)
         return out
@@ -536,7 +584,7 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         return None
     count = _Counter(bad)
     _unknown_keys(body, ("type", "containerfile_path", "build_context", "command", "entrypoint", "release", "secrets",
-                         "environment", "health_check", "queue", "port", "process"), path, count)
+                         "environment", "health_check", "queue", "port", "process", "domains", "tls"), path, count)
     stype = body.get("type", "web")
     if stype not in SERVICE_TYPES:
         count(path + ("type",), "unknown service type %s (expected one of %s)"
@@ -610,9 +658,15 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         elif not 0 < port < 65536:
             count(path + ("port",), "expected a port 1-65535 (the one the process listens on in its container), got %d"
                   % port)
+    domains = _domains(body, stype, path, count)
+    tls = body.get("tls", domain_rules.DEFAULT_TLS)
+    if "tls" in body:
+        why = domain_rules.tls_problem(tls)
+        if why or stype != "web" or not domains:
+            count(path + ("tls",), why or "only a web service with domains is served over TLS")
     if count.n:
         return None
-    return ServiceSpec(name=name, type=stype, port=port, containerfile_path=cfile, build_context=context,
+    return ServiceSpec(name=name, type=stype, port=port, domains=domains, tls=tls, containerfile_path=cfile, build_context=context,
                        command=command, entrypoint=entrypoint, release=release, secrets=tuple(secrets),
                        environment=tuple(sorted(env.items())),
                        health_path=health, queue=queue, process=process)
@@ -892,6 +946,7 @@ def load_spec(config_dir: str, sources: Optional[Mapping[str, str]] = None) -> S
     deploy = apply_procfiles(deploy, infra, config_dir, sources, state, problems)
     problems.raise_if_any()
     _secret_scope(infra, deploy, credentials, problems)
+    _domain_scope(infra, deploy, problems)
     problems.raise_if_any()
     known = {p.name for p in infra.projects}
     for proj in deploy.projects:
@@ -918,6 +973,26 @@ def _secret_scope(infra: InfraSpec, deploy: DeploymentConfig, credentials: List[
                                      file=deploy.source or DEPLOYMENT_JSON,
                                      field="projects.%s.services.%s.secrets" % (proj.name, service.name))
                         break
+
+
+def _domain_scope(infra: InfraSpec, deploy: DeploymentConfig, problems: Problems) -> None:
+    """A service's domains name environments of its project, and no domain belongs to two services."""
+    claims: List[Tuple[str, str]] = []
+    fields: Dict[str, str] = {}
+    for proj in infra.projects:
+        for service in deploy.services_for(proj.name):
+            for env, names in service.domains:
+                where = "projects.%s.services.%s.domains.%s" % (proj.name, service.name, env)
+                if env not in proj.environments:
+                    problems.add("%s is not an environment of %s (it has %s)" % (env, proj.name,
+                                                                               ", ".join(proj.environments)),
+                                 file=deploy.source or DEPLOYMENT_JSON, field=where)
+                for name in names:
+                    claims.append((name, "%s-%s %s" % (proj.name, env, service.name)))
+                    fields.setdefault(name + "\0" + claims[-1][1], where)
+    for domain, first, second in domain_rules.duplicate_domains(claims):
+        problems.add("%s is already a domain of %s" % (domain, first), file=deploy.source or DEPLOYMENT_JSON,
+                     field=fields[domain + "\0" + second])
 
 
 def load_notifications(config_dir: str) -> Tuple[Dict[str, Any], Dict[str, Any]]:

@@ -129,6 +129,9 @@ def build_state(spec: Spec, previous: Optional[Mapping[str, Any]] = None,
                 body: Dict[str, Any] = {"type": svc.type, "assigned_droplets": assigned}
                 if svc.type == "web":
                     body["health_path"] = svc.health_path
+                    if svc.domains_for(env):
+                        body["domains"] = list(svc.domains_for(env))
+                        body["tls"] = svc.tls
                 if svc.queue:
                     body["queue"] = svc.queue_for(proj.name, env)
                 services[svc.name] = body

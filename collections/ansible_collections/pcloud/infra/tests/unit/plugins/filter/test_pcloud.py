@@ -21,7 +21,7 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["agent_config", "consensus", "latest_snapshot", "latest_uat_tag", "lb_standby", "lb_targets",
+    assert sorted(FILTERS) == ["agent_config", "consensus", "latest_snapshot", "latest_uat_tag", "lb_certificates", "lb_standby", "lb_targets",
                                "lb_upstreams", "live_ports", "monitored_by", "resource_hash", "running_slots", "service_containers",
                                "service_name", "service_port", "services_on_droplet", "snapshot_cleanup",
                                "snapshot_name", "uat_tag", "zipapp"]
