@@ -3,8 +3,11 @@ the load balancer, secrets as files, and the UAT tag in the project's Git reposi
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
+import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -79,6 +82,39 @@ def test_path_routing_tells_the_app_its_prefix_host_scheme_and_client(deployed):
     forwarded = get("http://%s/hostomatic/uat/backend/api/version" % master)[1]["forwarded"]
     assert forwarded == {"Prefix": "/hostomatic/uat/backend", "Proto": "http", "Host": master,
                          "For": state["admin_ip"]}, forwarded
+
+
+def https_get(ip, name, path, cafile):
+    """GET https://{name}{path} from the load balancer at ``ip`` (SNI and Host: ``name``), verified with ``cafile``."""
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    with socket.create_connection((ip, 443), timeout=10) as raw, ctx.wrap_socket(raw, server_hostname=name) as tls:
+        tls.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, name)).encode())
+        response = http.client.HTTPResponse(tls)
+        response.begin()
+        return response.status, json.loads(response.read() or b"null")
+
+
+def test_a_domain_is_served_at_its_root_over_https_and_plain_http_redirects_there(deployed):
+    """Issue 12 item 7 (domains): the example's backend declares api.uat.hostomatic.example for uat; the load
+    balancer serves it at "/" with a certificate for that name, tells the app the scheme and host, and answers
+    plain HTTP on that name with a redirect to HTTPS. The key stays out of the state and the run's output."""
+    cloud, state, _summary, result = deployed
+    master = state["droplets"]["pcloud-master"]["ip"]
+    name = "api.uat.hostomatic.example"
+    assert state["projects"]["hostomatic-uat"]["backend"]["domains"] == [name]
+    cert = cloud.config_dir / "secrets" / "tls" / "hostomatic-uat-backend.crt"
+    status, body = https_get(master, name, "/api/version", cert)
+    assert status == 200, body
+    assert body["forwarded"] == {"Prefix": None, "Proto": "https", "Host": name, "For": state["admin_ip"]}
+    conn = http.client.HTTPConnection(master, 80, timeout=10)
+    conn.request("GET", "/api/items?page=2", headers={"Host": name})
+    redirect = conn.getresponse()
+    assert (redirect.status, redirect.getheader("Location")) == (301, "https://%s/api/items?page=2" % name)
+    with pytest.raises(ssl.SSLCertVerificationError):  # the certificate names the domain, not the address
+        https_get(master, master, "/api/version", cert)
+    key = (cloud.config_dir / "secrets" / "tls" / "hostomatic-uat-backend.key").read_text()
+    secret = "".join(key.split("-----")[2].split())
+    assert secret[:40] not in json.dumps(state) and secret[:40] not in result.stdout + result.stderr
 
 
 def test_backend_writes_postgres_and_the_worker_processes_the_job(deployed):
