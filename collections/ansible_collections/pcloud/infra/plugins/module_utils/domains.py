@@ -23,7 +23,7 @@ ACME_HTTP = "acme-http"
 ACME_DNS = "acme-dns"
 TLS_MODES: Tuple[str, ...] = (SELF_SIGNED, ACME_HTTP, ACME_DNS)
 # the modes this version issues; the ACME ones are refused with a clear message until they are built
-TLS_AVAILABLE: Tuple[str, ...] = (SELF_SIGNED,)
+TLS_AVAILABLE: Tuple[str, ...] = (SELF_SIGNED, ACME_HTTP)
 DEFAULT_TLS = SELF_SIGNED
 
 
@@ -46,8 +46,15 @@ def tls_problem(mode: object) -> Optional[str]:
     if mode not in TLS_MODES:
         return "unknown TLS mode %r (expected one of %s)" % (mode, ", ".join(TLS_MODES))
     if mode not in TLS_AVAILABLE:
-        return ("TLS mode %r is not available in this version of pcloud (it issues %s certificates); "
-                "use %s for now" % (mode, " and ".join(TLS_AVAILABLE), SELF_SIGNED))
+        return ("TLS mode %r is not available in this version of pcloud (it issues %s certificates)"
+                % (mode, " and ".join(TLS_AVAILABLE)))
+    return None
+
+
+def wildcard_problem(mode: str, domain: str) -> Optional[str]:
+    """Why ``domain`` cannot get a certificate in ``mode``, or None (HTTP-01 cannot validate a wildcard)."""
+    if mode == ACME_HTTP and domain.startswith("*."):
+        return "%s: an ACME HTTP-01 challenge cannot validate a wildcard; use tls acme-dns or self-signed" % domain
     return None
 
 

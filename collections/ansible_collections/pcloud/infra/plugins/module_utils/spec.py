@@ -664,6 +664,11 @@ def _service(name: str, body: Any, path: Tuple[Any, ...], bad) -> Optional[Servi
         why = domain_rules.tls_problem(tls)
         if why or stype != "web" or not domains:
             count(path + ("tls",), why or "only a web service with domains is served over TLS")
+        for _env, names in domains if not why else ():
+            for domain in names:
+                wild = domain_rules.wildcard_problem(tls, domain)
+                if wild:
+                    count(path + ("tls",), wild)
     if count.n:
         return None
     return ServiceSpec(name=name, type=stype, port=port, domains=domains, tls=tls, containerfile_path=cfile, build_context=context,

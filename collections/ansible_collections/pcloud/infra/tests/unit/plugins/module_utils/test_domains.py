@@ -46,8 +46,8 @@ def test_upper_case_is_refused_by_name():
 
 
 def test_tls_modes_name_what_this_version_issues():
-    assert domains.tls_problem("self-signed") is None
-    assert "not available in this version" in domains.tls_problem("acme-http")
+    assert domains.tls_problem("self-signed") is None and domains.tls_problem("acme-http") is None
+    assert "not available in this version" in domains.tls_problem("acme-dns")
     assert "unknown TLS mode" in domains.tls_problem("letsencrypt")
 
 
@@ -110,6 +110,20 @@ def test_malformed_domain_settings_are_refused(seed_dir, keys, why):
     with pytest.raises(SpecError) as exc_info:
         load_spec(str(seed_dir))
     assert why in errors_of(exc_info)[0]
+
+
+def test_http_01_cannot_validate_a_wildcard(seed_dir):
+    with_domains(seed_dir, domains={"prod": ["shop.example.com", "*.shop.example.com"]}, tls="acme-http")
+    with pytest.raises(SpecError) as exc_info:
+        load_spec(str(seed_dir))
+    [error] = errors_of(exc_info)
+    assert "*.shop.example.com: an ACME HTTP-01 challenge cannot validate a wildcard" in error
+
+
+def test_acme_http_reaches_the_certificates(seed_dir):
+    with_domains(seed_dir, domains={"uat": ["uat.shop.example.com"]}, tls="acme-http")
+    [cert] = domains.certificates(build_state(load_spec(str(seed_dir))))
+    assert cert["tls"] == "acme-http" and cert["domains"] == ["uat.shop.example.com"]
 
 
 def test_a_worker_has_no_domains(seed_dir):
