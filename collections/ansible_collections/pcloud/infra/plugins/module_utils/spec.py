@@ -989,9 +989,8 @@ def _domain_scope(infra: InfraSpec, deploy: DeploymentConfig, problems: Problems
             for env, names in service.domains:
                 where = "projects.%s.services.%s.domains.%s" % (proj.name, service.name, env)
                 if env not in proj.environments:
-                    problems.add("%s is not an environment of %s (it has %s)" % (env, proj.name,
-                                                                               ", ".join(proj.environments)),
-                                 file=deploy.source or DEPLOYMENT_JSON, field=where)
+                    why = "%s is not an environment of %s (it has %s)" % (env, proj.name, ", ".join(proj.environments))
+                    problems.add(why, file=deploy.source or DEPLOYMENT_JSON, field=where)
                 for name in names:
                     claims.append((name, "%s-%s %s" % (proj.name, env, service.name)))
                     fields.setdefault(name + "\0" + claims[-1][1], where)

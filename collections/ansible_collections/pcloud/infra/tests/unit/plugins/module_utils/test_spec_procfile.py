@@ -51,8 +51,8 @@ def test_a_deploys_source_wins_over_the_last_checkout(seed_dir, tmp_path_factory
     local = tmp_path_factory.mktemp("working-tree")
     (local / "Procfile").write_text("web: new\nclock: python clock.py\n")
     spec = load_spec(str(seed_dir), {"digitalpixo": str(local)})
-    assert {s.name: s.command for s in spec.deploy.services_for("digitalpixo")} == {"web": "new",
-                                                                                   "clock": "python clock.py"}
+    commands = {s.name: s.command for s in spec.deploy.services_for("digitalpixo")}
+    assert commands == {"web": "new", "clock": "python clock.py"}
 
 
 def test_without_a_source_the_recorded_procfile_is_used(seed_dir):
@@ -72,7 +72,7 @@ def test_a_checkout_without_a_procfile_keeps_the_default_services(seed_dir):
 def test_listed_services_win_and_may_name_a_process(seed_dir):
     config = json.loads((seed_dir / "deployment_config.json").read_text())
     config["projects"]["digitalpixo"] = {"services": {"api": dict(DF, process="web"),
-                                                         "jobs": dict(DF, type="worker", process="worker")}}
+                                                      "jobs": dict(DF, type="worker", process="worker")}}
     (seed_dir / "deployment_config.json").write_text(json.dumps(config))
     checkout(seed_dir, "digitalpixo", PROCFILE)
     services = {s.name: s for s in load_spec(str(seed_dir)).deploy.services_for("digitalpixo")}

@@ -25,7 +25,6 @@ def test_configuration_is_valid(host):
     assert host.run("docker exec %s nginx -t" % name).rc == 0
 
 
-
 def run_python(host, source):
     return host.check_output("python3 -c %s" % shlex.quote(source))
 
