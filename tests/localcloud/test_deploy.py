@@ -4,12 +4,15 @@ the load balancer, secrets as files, and the UAT tag in the project's Git reposi
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import json
 import shutil
 import socket
 import ssl
 import subprocess
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -17,7 +20,7 @@ from cryptography import x509
 
 from pcloud.loadgen import Load
 
-from .conftest import droplet_engine, fleet_containers, fleet_engines, host_service_containers, pcloud
+from .conftest import REPO, droplet_console, droplet_engine, fleet_containers, fleet_engines, host_service_containers, pcloud
 from .pebble import Pebble
 
 
@@ -682,16 +685,16 @@ def test_services_get_database_url_and_redis_url_at_process_start_only(deployed)
     assert "DATABASE_URL_FILE=/run/secrets/env.DATABASE_URL" in inspect
 
 
-def test_the_release_phase_runs_once_before_the_switch_and_a_failing_one_stops_the_deploy(deployed):
+def test_the_release_phase_runs_once_before_the_switch_and_a_failing_one_stops_the_deploy(deployed, tmp_path):
     """Issue 12 item 6: a service's 'release' runs once per release in a one-off container of its image on master,
-    with the service's environment (DATABASE_URL too); a failing release leaves the serving release alone."""
+    with the service's environment (DATABASE_URL too); with a code change, the release phase and then the switch
+    happen under load without a failed request; a failing release leaves the serving release alone."""
     cloud, state, _summary, _result = deployed
     config_file = cloud.config_dir / "deployment_config.json"
     original = config_file.read_text()
     master = droplet_engine(cloud, "pcloud-master")
     name = "pcloud-master-hostomatic-uat-backend-release"
     url = "http://%s/hostomatic/uat/backend/api/version" % state["droplets"]["pcloud-master"]["ip"]
-    serving = get(url)[1]["version"]
 
     def deploy_with(release):
         config = json.loads(original)
@@ -700,9 +703,21 @@ def test_the_release_phase_runs_once_before_the_switch_and_a_failing_one_stops_t
         return pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
                       env=cloud.env(), check=False)
 
+    work = tmp_path / "hostomatic"  # a code change too: the release phase runs and then the switch, under load
+    subprocess.run(["git", "clone", "--quiet", str(cloud.config_dir / "git" / "hostomatic.git"), str(work)], check=True)
+    (work / "backend" / "VERSION").write_text("1.0.5-release\n")
+    git = ["git", "-C", str(work), "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    subprocess.run(git + ["commit", "--quiet", "-am", "backend 1.0.5-release"], check=True)
+    subprocess.run(git + ["push", "--quiet", "origin", "main"], check=True)
     try:
-        ok = deploy_with('echo "release of $PROJECT-$ENVIRONMENT"; test -n "$DATABASE_URL"')
+        with Load([url], workers=2, classify=version_of) as load:
+            ok = deploy_with('echo "release of $PROJECT-$ENVIRONMENT"; test -n "$DATABASE_URL"')
+            time.sleep(1)
         assert ok.returncode == 0, ok.stderr[-3000:]
+        print("release phase and switch under load: %d requests, %d failed" % (load.result.requests, load.result.failed))
+        assert load.result.failed == 0 and load.result.seen.get("1.0.5-release"), load.result.to_json()
+        serving = get(url)[1]["version"]
+        assert serving == "1.0.5-release"
         (info,) = master.inspect(name)
         assert info["State"]["ExitCode"] == 0 and not info["State"]["Running"]
         assert "release of hostomatic-uat" in master.docker("logs", name).stdout
@@ -761,3 +776,127 @@ def test_a_procfile_declares_the_services_of_a_project_that_lists_none(deployed,
     finally:
         config_file.write_text(original)
         state_file.write_text(original_state)
+
+
+# The stand-in for the public base image examples/microblog's Dockerfile names (no registry is reachable here): Debian's
+# python3 with pip, like the official image, so the app's own "pip install -r requirements.txt" runs unchanged.
+STAND_IN = ("FROM pcloud/python:bookworm\n"
+            "RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pip >/dev/null"
+            " && rm -rf /var/lib/apt/lists/* /usr/lib/python3*/EXTERNALLY-MANAGED\n")
+
+
+def load_stand_in(cloud, tmp_path, tag="python:3.12-slim"):
+    """Build the stand-in on the host and load it into master's engine (test set-up, like the template preload)."""
+    (tmp_path / "stand-in").mkdir()
+    (tmp_path / "stand-in" / "Dockerfile").write_text(STAND_IN)
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(tmp_path / "stand-in")], check=True, capture_output=True)
+    console = droplet_console(cloud, "pcloud-master").console
+    save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
+    loaded = subprocess.run(["docker", "exec", "-i", console, "docker", "load", "-q"], stdin=save.stdout,
+                            capture_output=True, text=True, check=False)
+    assert save.wait() == 0 and loaded.returncode == 0, loaded.stderr
+
+
+class Browser:
+    """A cookie-keeping HTTP client that does not follow redirects (a test looks at each one)."""
+
+    def __init__(self, cafile=None, resolve=None):
+        self.cookies = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect()]
+        if cafile:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=str(cafile))))
+        self.opener = urllib.request.build_opener(*handlers)
+        self.resolve = resolve or {}
+
+    def open(self, url, form=None):
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(urllib.request.Request(url, data=data), timeout=15) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, tmp_path):
+    """Issue 12, the example: examples/microblog knows nothing about pcloud (Procfile web/worker/release, DATABASE_URL,
+    REDIS_URL, PORT from its EXPOSE, a Dockerfile FROM python:3.12-slim with pip). Deployed as it is, it migrates in
+    the release phase, logs in through a form with redirects that keep the path prefix, sets its cookie for that
+    prefix only, serves its static asset, queues work for its worker, and is also its own HTTPS host at its domain."""
+    cloud, state, _summary, _result = deployed
+    config_dir = cloud.config_dir
+    master = state["droplets"]["pcloud-master"]["ip"]
+    config_file = config_dir / "deployment_config.json"
+    original = config_file.read_text()
+    repo = tmp_path / "microblog.git"
+    work = tmp_path / "microblog"
+    shutil.copytree(REPO / "examples" / "microblog", work, ignore=shutil.ignore_patterns("__pycache__"))
+    assert "pcloud" not in " ".join(p.read_text() for p in work.rglob("*") if p.is_file()).lower()
+    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(repo)], check=True)
+    git = ["git", "-C", str(work), "-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    for args in (["init", "-q", "--initial-branch=main"], ["add", "-A"], ["commit", "-qm", "microblog"],
+                 ["push", "-q", str(repo), "main"]):
+        subprocess.run(git + args, check=True)
+    config = json.loads(original)
+    config["projects"]["microblog"] = {"git_url": str(repo), "services": {
+        "web": {"containerfile_path": "Dockerfile", "process": "web",
+                "domains": {"uat": ["uat.microblog.example"]}},
+        "worker": {"type": "worker", "containerfile_path": "Dockerfile", "process": "worker"}}}
+    config_file.write_text(json.dumps(config, indent=2))
+    load_stand_in(cloud, tmp_path)
+    try:
+        pcloud("--config-dir", str(config_dir), "project", "add", "microblog", "--envs", "uat", "--servers", "1",
+               env=cloud.env())
+        run = pcloud("--config-dir", str(config_dir), "deploy", "uat", "microblog", "--no-snapshot", env=cloud.env(),
+                     check=False)
+        assert run.returncode == 0, run.stderr[-3000:]
+        master_engine = droplet_engine(cloud, "pcloud-master")
+        assert "migrated to schema version 3" in master_engine.docker(
+            "logs", "pcloud-master-microblog-uat-web-release").stdout
+
+        base = "http://%s/microblog/uat/web" % master
+        browser = Browser()
+        status, headers, _ = browser.open(base + "/")
+        assert (status, headers["Location"]) == (302, base + "/login?next=/")
+        status, _, page = browser.open(base + "/login?next=/")
+        assert status == 200 and 'href="/microblog/uat/web/static/style.css"' in page
+        assert 'action="/microblog/uat/web/login"' in page
+        assert browser.open(base + "/static/style.css")[0] == 200
+        status, headers, _ = browser.open(base + "/login", {"name": "ada", "next": "/"})
+        assert (status, headers["Location"]) == (303, base + "/")
+        [cookie] = list(browser.cookies)
+        assert cookie.name == "session" and cookie.path == "/microblog/uat/web"
+        status, _, page = browser.open(base + "/")
+        assert status == 200 and "Hello, ada" in page
+        assert browser.open(base + "/posts", {"body": "hello from uat"})[0] == 303
+        deadline = time.monotonic() + 30
+        while True:
+            posts = get(base + "/api/posts")[1]["posts"]
+            if posts and posts[-1]["delivered"]:
+                break
+            assert time.monotonic() < deadline, posts
+            time.sleep(0.5)
+
+        # by domain: its own host at "/", over HTTPS, its cookie for that host (a person's browser: the DNS name)
+        cert = config_dir / "secrets" / "tls" / "microblog-uat-web.crt"
+        domain = "uat.microblog.example"
+        status, body = https_get(master, domain, "/api/posts", cert)
+        assert status == 200 and body["posts"][-1]["body"] == "hello from uat"
+        conn = http.client.HTTPConnection(master, 80, timeout=10)
+        conn.request("GET", "/", headers={"Host": domain})
+        assert conn.getresponse().getheader("Location") == "https://%s/" % domain
+        ctx = ssl.create_default_context(cafile=str(cert))
+        with socket.create_connection((master, 443), timeout=10) as raw, \
+                ctx.wrap_socket(raw, server_hostname=domain) as tls:
+            tls.sendall(("GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % domain).encode())
+            response = http.client.HTTPResponse(tls)
+            response.begin()
+            assert (response.status, response.getheader("Location")) == (302, "https://%s/login?next=/" % domain)
+    finally:
+        config_file.write_text(original)
+        # the spec and state as before; microblog's containers stay on master (removing a project removes none)
+        pcloud("--config-dir", str(config_dir), "project", "remove", "microblog", env=cloud.env(), check=False)

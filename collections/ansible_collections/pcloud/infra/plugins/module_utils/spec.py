@@ -887,6 +887,12 @@ def apply_procfiles(deploy: DeploymentConfig, infra: InfraSpec, config_dir: str,
                                  field="projects.%s.services.%s.process" % (proj.name, service.name))
                 resolved.append(replace(service, command=processes[service.process]) if service.process in processes
                                 else service)
+            # the Procfile's release phase goes with the service that runs its web process, unless one is set
+            release = processes.get(procfile_rules.RELEASE)
+            if release is not None and not any(s.release for s in resolved):
+                holder = next((i for i, s in enumerate(resolved) if s.process == procfile_rules.WEB), None)
+                if holder is not None:
+                    resolved[holder] = replace(resolved[holder], release=release)
             projects[projects.index(listed)] = replace(listed, services=tuple(resolved))
             continue
 

@@ -79,6 +79,18 @@ def test_listed_services_win_and_may_name_a_process(seed_dir):
     assert sorted(services) == ["api", "jobs"]
     assert services["api"].command == "gunicorn -b 0.0.0.0:$PORT app:app"
     assert services["jobs"].command == "rq worker jobs" and services["jobs"].process == "worker"
+    assert services["api"].release == "flask db upgrade" and services["jobs"].release is None
+
+
+def test_a_listed_release_wins_over_the_procfiles(seed_dir):
+    config = json.loads((seed_dir / "deployment_config.json").read_text())
+    config["projects"]["digitalpixo"] = {"services": {"api": dict(DF, process="web"),
+                                                      "jobs": dict(DF, type="worker", process="worker",
+                                                                   release="python migrate.py")}}
+    (seed_dir / "deployment_config.json").write_text(json.dumps(config))
+    checkout(seed_dir, "digitalpixo", PROCFILE)
+    services = {s.name: s for s in load_spec(str(seed_dir)).deploy.services_for("digitalpixo")}
+    assert services["api"].release is None and services["jobs"].release == "python migrate.py"
 
 
 @pytest.mark.parametrize("body, message", [
