@@ -20,6 +20,7 @@ from cryptography import x509
 
 from pcloud.loadgen import Load
 
+from .chromium import Chromium
 from .conftest import REPO, droplet_console, droplet_engine, fleet_containers, fleet_engines, host_service_containers, pcloud
 from .pebble import Pebble
 
@@ -826,7 +827,8 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
     """Issue 12, the example: examples/microblog knows nothing about pcloud (Procfile web/worker/release, DATABASE_URL,
     REDIS_URL, PORT from its EXPOSE, a Dockerfile FROM python:3.12-slim with pip). Deployed as it is, it migrates in
     the release phase, logs in through a form with redirects that keep the path prefix, sets its cookie for that
-    prefix only, serves its static asset, queues work for its worker, and is also its own HTTPS host at its domain."""
+    prefix only, serves its static asset, queues work for its worker, and is also its own HTTPS host at its domain;
+    headless Chromium (Debian) logs in by domain and by path and keeps one session cookie per site."""
     cloud, state, _summary, _result = deployed
     config_dir = cloud.config_dir
     master = state["droplets"]["pcloud-master"]["ip"]
@@ -896,6 +898,25 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
             response = http.client.HTTPResponse(tls)
             response.begin()
             assert (response.status, response.getheader("Location")) == (302, "https://%s/login?next=/" % domain)
+
+        # what a person sees, in a real browser: the domain, then the same app by path (another site to the browser)
+        green = "rgb(0, 170, 85)"  # h1 in its stylesheet: the static asset loaded from where the page says
+        with Chromium(tmp_path / "chromium", resolve={domain: master}, pinned=[cert.read_bytes()]) as page:
+            page.goto("https://%s/" % domain)
+            assert page.js("location.href") == "https://%s/login?next=/" % domain
+            assert page.js("getComputedStyle(document.querySelector('h1')).color") == green
+            page.submit("form", {"name": "grace"})
+            assert page.js("location.href") == "https://%s/" % domain
+            assert page.js("document.querySelector('#hello').textContent") == "Hello, grace"
+            page.goto(base + "/")  # the domain's session cookie is not sent here: logged out, sent to its login
+            assert page.js("location.href") == base + "/login?next=/"
+            assert page.js("getComputedStyle(document.querySelector('h1')).color") == green
+            page.submit("form", {"name": "linus"})
+            assert page.js("location.href") == base + "/"
+            assert page.js("document.querySelector('#hello').textContent") == "Hello, linus"
+            sessions = {(c["domain"], c["path"]): c for c in page.cookies() if c["name"] == "session"}
+            assert set(sessions) == {(domain, "/"), (master, "/microblog/uat/web")}, sessions
+            assert sessions[(domain, "/")]["secure"] and sessions[(domain, "/")]["httpOnly"]
     finally:
         config_file.write_text(original)
         # the spec and state as before; microblog's containers stay on master (removing a project removes none)
