@@ -33,6 +33,20 @@ options:
     default: 30
 """
 
+    # The modules that plan: where each project's Procfile is read.
+    SOURCES = r"""
+options:
+  sources:
+    description:
+      - Per project, the source directory a deploy builds from (the checkout, or the working tree of a C(--local)
+        deploy). A project that C(deployment_config.json) lists no services for takes its services from the
+        C(Procfile) there (C(web) the web service, C(release) the release phase, every other type a worker), and
+        a service's C(process) key takes its command from it. Without it the Procfile of the last checkout
+        (C(<config_dir>/.build/<project>)) is read, else the one the state recorded.
+    type: dict
+    default: {}
+"""
+
     # The local modules (Git, release and snapshot records in the config dir): full check mode, no diff.
     LOCAL_RECORDS = r"""
 attributes:

@@ -17,6 +17,7 @@ description:
   - Reports C(changed) only when the content differs.
 extends_documentation_fragment:
   - pcloud.infra.pcloud
+  - pcloud.infra.pcloud.sources
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -26,15 +27,6 @@ attributes:
   platform:
     platforms: posix
 options:
-  sources:
-    description:
-      - Per project, the source directory a deploy builds from (the checkout, or the working tree of a C(--local)
-        deploy). A project that C(deployment_config.json) lists no services for takes its services from the
-        C(Procfile) there (C(web) the web service, C(release) the release phase, every other type a worker), and
-        a service's C(process) key takes its command from it. Without it the Procfile of the last checkout
-        (C(<config_dir>/.build/<project>)) is read, else the one the state recorded.
-    type: dict
-    default: {}
   admin_ip:
     description: The IP address SSH is allowed from; recorded in the state. Defaults as in M(pcloud.infra.pcloud_state_info).
     type: str

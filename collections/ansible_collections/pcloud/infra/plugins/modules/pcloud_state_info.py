@@ -17,6 +17,7 @@ description:
   - Never changes anything.
 extends_documentation_fragment:
   - pcloud.infra.pcloud
+  - pcloud.infra.pcloud.sources
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -40,15 +41,6 @@ options:
     description: The run recreates every droplet (counted as destroyed by O(confirm_destroy)).
     type: bool
     default: false
-  sources:
-    description:
-      - Per project, the source directory a deploy builds from (the checkout, or the working tree of a C(--local)
-        deploy). A project that C(deployment_config.json) lists no services for takes its services from the
-        C(Procfile) there (C(web) the web service, C(release) the release phase, every other type a worker), and
-        a service's C(process) key takes its command from it. Without it the Procfile of the last checkout
-        (C(<config_dir>/.build/<project>)) is read, else the one the state recorded.
-    type: dict
-    default: {}
   confirm_destroy:
     description:
       - Allow a plan that destroys master or more than half of the fleet's droplets (a spec that lost its
