@@ -123,45 +123,6 @@ def test_a_domain_is_served_at_its_root_over_https_and_plain_http_redirects_ther
     assert secret[:40] not in json.dumps(state) and secret[:40] not in result.stdout + result.stderr
 
 
-def test_an_acme_http_certificate_comes_from_the_ca_and_is_not_ordered_again(deployed, tmp_path):
-    """Issue 12 item 7 (acme-http): with tls "acme-http" the deploy orders the domain's certificate from the ACME CA
-    (pebble, validating HTTP-01 by connecting to the load balancer on port 80), serves it, and a later deploy does
-    not order it again while it is far from expiry."""
-    cloud, state, _summary, _result = deployed
-    master = state["droplets"]["pcloud-master"]["ip"]
-    name = "api.uat.hostomatic.example"
-    config_file = cloud.config_dir / "deployment_config.json"
-    original = config_file.read_text()
-    config = json.loads(original)
-    config["projects"]["hostomatic"]["services"]["backend"]["tls"] = "acme-http"
-    config_file.write_text(json.dumps(config, indent=2))
-    issued = cloud.config_dir / "secrets" / "tls" / "hostomatic-uat-backend.acme.crt"
-    try:
-        with Pebble(tmp_path / "pebble", resolve_to=master) as ca:
-            env = dict(cloud.env(), **ca.env())
-            started = time.monotonic()
-            run = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
-                         env=env, check=False)
-            print("deploy with an ACME order: %.1f s" % (time.monotonic() - started))
-            assert run.returncode == 0, run.stderr[-3000:]
-            roots = tmp_path / "pebble-root.pem"
-            roots.write_text(ca.roots())
-            status, body = https_get(master, name, "/api/version", roots)  # verified against pebble's root only
-            assert status == 200 and body["forwarded"]["Proto"] == "https", body
-            cert = x509.load_pem_x509_certificate(issued.read_bytes())
-            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-                x509.DNSName)
-            assert names == [name] and "Pebble" in cert.issuer.rfc4514_string(), cert.issuer
-            stamp = issued.stat().st_mtime_ns
-            again = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
-                           env=env, check=False)
-            assert again.returncode == 0, again.stderr[-3000:]
-            assert issued.stat().st_mtime_ns == stamp  # not due: nothing ordered
-            assert https_get(master, name, "/api/version", roots)[0] == 200
-    finally:
-        config_file.write_text(original)
-
-
 def test_backend_writes_postgres_and_the_worker_processes_the_job(deployed):
     _cloud, state, _summary, _result = deployed
     lb = "http://%s" % state["droplets"]["pcloud-master"]["ip"]
@@ -921,3 +882,43 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
         config_file.write_text(original)
         # the spec and state as before; microblog's containers stay on master (removing a project removes none)
         pcloud("--config-dir", str(config_dir), "project", "remove", "microblog", env=cloud.env(), check=False)
+
+
+def test_an_acme_http_certificate_comes_from_the_ca_and_is_not_ordered_again(deployed, tmp_path):
+    """Issue 12 item 7 (acme-http): with tls "acme-http" the deploy orders the domain's certificate from the ACME CA
+    (pebble, validating HTTP-01 by connecting to the load balancer on port 80), serves it, and a later deploy does
+    not order it again while it is far from expiry. Last in this module: its deploys add releases the history tests
+    above count, and the load balancer keeps serving pebble's certificate."""
+    cloud, state, _summary, _result = deployed
+    master = state["droplets"]["pcloud-master"]["ip"]
+    name = "api.uat.hostomatic.example"
+    config_file = cloud.config_dir / "deployment_config.json"
+    original = config_file.read_text()
+    config = json.loads(original)
+    config["projects"]["hostomatic"]["services"]["backend"]["tls"] = "acme-http"
+    config_file.write_text(json.dumps(config, indent=2))
+    issued = cloud.config_dir / "secrets" / "tls" / "hostomatic-uat-backend.acme.crt"
+    try:
+        with Pebble(tmp_path / "pebble", resolve_to=master) as ca:
+            env = dict(cloud.env(), **ca.env())
+            started = time.monotonic()
+            run = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
+                         env=env, check=False)
+            print("deploy with an ACME order: %.1f s" % (time.monotonic() - started))
+            assert run.returncode == 0, run.stderr[-3000:]
+            roots = tmp_path / "pebble-root.pem"
+            roots.write_text(ca.roots())
+            status, body = https_get(master, name, "/api/version", roots)  # verified against pebble's root only
+            assert status == 200 and body["forwarded"]["Proto"] == "https", body
+            cert = x509.load_pem_x509_certificate(issued.read_bytes())
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+                x509.DNSName)
+            assert names == [name] and "Pebble" in cert.issuer.rfc4514_string(), cert.issuer
+            stamp = issued.stat().st_mtime_ns
+            again = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
+                           env=env, check=False)
+            assert again.returncode == 0, again.stderr[-3000:]
+            assert issued.stat().st_mtime_ns == stamp  # not due: nothing ordered
+            assert https_get(master, name, "/api/version", roots)[0] == 200
+    finally:
+        config_file.write_text(original)

@@ -957,7 +957,8 @@ def load_spec(config_dir: str, sources: Optional[Mapping[str, str]] = None) -> S
     deploy = apply_procfiles(deploy, infra, config_dir, sources, state, problems)
     problems.raise_if_any()
     _secret_scope(infra, deploy, credentials, problems)
-    _domain_scope(infra, deploy, problems)
+    problems.raise_if_any()
+    _domain_scope(infra, deploy, problems, warnings)
     problems.raise_if_any()
     known = {p.name for p in infra.projects}
     for proj in deploy.projects:
@@ -986,22 +987,25 @@ def _secret_scope(infra: InfraSpec, deploy: DeploymentConfig, credentials: List[
                         break
 
 
-def _domain_scope(infra: InfraSpec, deploy: DeploymentConfig, problems: Problems) -> None:
-    """A service's domains name environments of its project, and no domain belongs to two services."""
+def _domain_scope(infra: InfraSpec, deploy: DeploymentConfig, problems: Problems, warnings: List[str]) -> None:
+    """No domain belongs to two services; domains of an environment the project does not have are ignored, with a
+    warning (the same deployment_config.json may serve a fleet that runs fewer environments)."""
     claims: List[Tuple[str, str]] = []
     fields: Dict[str, str] = {}
+    source = deploy.source or DEPLOYMENT_JSON
     for proj in infra.projects:
         for service in deploy.services_for(proj.name):
             for env, names in service.domains:
                 where = "projects.%s.services.%s.domains.%s" % (proj.name, service.name, env)
                 if env not in proj.environments:
-                    why = "%s is not an environment of %s (it has %s)" % (env, proj.name, ", ".join(proj.environments))
-                    problems.add(why, file=deploy.source or DEPLOYMENT_JSON, field=where)
+                    warnings.append("%s: %s: %s has no environment %s (it has %s); these domains are ignored"
+                                    % (source, where, proj.name, env, ", ".join(proj.environments)))
+                    continue
                 for name in names:
                     claims.append((name, "%s-%s %s" % (proj.name, env, service.name)))
                     fields.setdefault(name + "\0" + claims[-1][1], where)
     for domain, first, second in domain_rules.duplicate_domains(claims):
-        problems.add("%s is already a domain of %s" % (domain, first), file=deploy.source or DEPLOYMENT_JSON,
+        problems.add("%s is already a domain of %s" % (domain, first), file=source,
                      field=fields[domain + "\0" + second])
 
 

@@ -74,12 +74,12 @@ def test_a_bad_domain_is_one_located_error(seed_dir):
     assert "is not a domain name" in error
 
 
-def test_a_domain_of_an_environment_the_project_lacks_is_refused(seed_dir):
-    with_domains(seed_dir, domains={"staging": ["staging.shop.example.com"]})
-    with pytest.raises(SpecError) as exc_info:
-        load_spec(str(seed_dir))
-    [error] = errors_of(exc_info)
-    assert "staging is not an environment of hostomatic" in error
+def test_a_domain_of_an_environment_the_project_lacks_is_ignored_with_a_warning(seed_dir):
+    with_domains(seed_dir, domains={"staging": ["staging.shop.example.com"], "uat": ["uat.shop.example.com"]})
+    spec = load_spec(str(seed_dir))
+    [warning] = spec.warnings
+    assert "domains.staging: hostomatic has no environment staging" in warning and "ignored" in warning
+    assert [c["domains"] for c in domains.certificates(build_state(spec))] == [["uat.shop.example.com"]]
 
 
 def test_one_domain_belongs_to_one_service(seed_dir):
