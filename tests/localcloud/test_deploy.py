@@ -805,7 +805,7 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
                  ["push", "-q", str(repo), "main"]):
         subprocess.run(git + args, check=True)
     config = json.loads(original)
-    config["projects"]["microblog"] = {"git_url": str(repo), "services": {
+    config["projects"]["microblog"] = {"git_url": "file://%s" % repo, "services": {
         "web": {"containerfile_path": "Dockerfile", "process": "web",
                 "domains": {"uat": ["uat.microblog.example"]}},
         "worker": {"type": "worker", "containerfile_path": "Dockerfile", "process": "worker"}}}
