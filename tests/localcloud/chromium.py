@@ -29,6 +29,7 @@ def ensure_installed() -> str:
     if os.geteuid() != 0:
         raise RuntimeError("chromium is missing: apt-get install chromium (Debian 12)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     return shutil.which("chromium") or "chromium"

@@ -34,6 +34,7 @@ def ensure_installed() -> None:
     if os.geteuid() != 0:
         raise RuntimeError("pebble is missing: apt-get install pebble (Debian 12)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "-qq", "pebble"], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
