@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
     clean.add_argument("--keep", type=int, default=3, help="snapshots each droplet keeps (default 3)")
     clean.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
+    certs = add("certificates", "issue and renew the load balancer's TLS certificates (ACME ones when due); run it daily")
+    certs.add_argument("--renew-now", action="store_true", help="order every ACME certificate now, due or not")
+    certs.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     notify = add("notify", "notifications: 'pcloud notify test' sends a test mail and SMS")
     notify.add_argument("action", choices=["test"])
     notify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
@@ -567,6 +570,53 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _certificate_file(config_dir: str, cert: Dict[str, Any]) -> Dict[str, Any]:
+    """What the control node holds for a served certificate: its file, issuer and end (the file master serves)."""
+    from cryptography import x509
+
+    tls_dir = os.path.join(config_dir, "secrets", "tls")
+    path = os.path.join(tls_dir, cert["name"] + ".acme.crt")
+    if cert.get("tls") == "self-signed" or not os.path.exists(path):
+        path = os.path.join(tls_dir, cert["name"] + ".crt")
+    try:
+        with open(path, "rb") as handle:
+            parsed = x509.load_pem_x509_certificate(handle.read())
+    except (OSError, ValueError):
+        return {"file": path, "issuer": None, "not_after": None}
+    return {"file": path, "issuer": parsed.issuer.rfc4514_string(),
+            "not_after": parsed.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def cmd_certificates(args: argparse.Namespace) -> int:
+    """playbooks/certificates.yml: issue and renew the load balancer's certificates between deploys."""
+    from pcloud.runner import run_playbook
+
+    config_dir = os.path.abspath(args.config_dir)
+    with ConfigLock(config_dir, "certificates"):
+        load_plan(config_dir)
+        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        result = run_playbook("certificates", config_dir, {"pcloud_renew_now": args.renew_now}, quiet=True,
+                              watch=("ansible.builtin.set_fact",), progress=progress)
+    summary = result.summary()
+    report = ((result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}).get("pcloud_certificates")
+    if report is not None:
+        ordered = {o["name"]: o["reason"] for o in report["ordered"]}
+        summary["certificates"] = [dict(c, ordered=ordered.get(c["name"]), **_certificate_file(config_dir, c))
+                                   for c in report["certificates"]]
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    elif report is not None:
+        for cert in summary["certificates"]:
+            print("%-36s %-11s %s" % (cert["name"], cert["tls"], " ".join(cert["domains"])))
+            print("  %s until %s%s" % (cert["issuer"] or "not issued", cert["not_after"] or "-",
+                                       "; ordered now: %s" % cert["ordered"] if cert["ordered"] else ""))
+        if not summary["certificates"]:
+            print("no web service declares domains: nothing to certify")
+    for error in result.errors:
+        print("pcloud: %s" % error, file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
 def cmd_cleanup(args: argparse.Namespace) -> int:
     """playbooks/cleanup.yml: old and orphaned snapshots, orphaned droplets; --dry-run only lists."""
     from pcloud.runner import run_playbook
@@ -912,6 +962,7 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
     "reproduce": cmd_reproduce,
     "recover": cmd_recover,
     "cleanup": cmd_cleanup,
+    "certificates": cmd_certificates,
     "logs": cmd_logs,
     "platform": cmd_platform,
     "notify": cmd_notify,

@@ -136,6 +136,19 @@ def lb_certificates(state: Dict[str, Any]) -> List[Dict[str, Any]]:
     return _domains.certificates(state)
 
 
+def lb_certificate_files(certs: List[Dict[str, Any]], acme_issued: List[str]) -> List[Dict[str, str]]:
+    return _domains.certificate_files(certs, acme_issued)
+
+
+def acme_orders(certs: List[Dict[str, Any]], renewals: List[Dict[str, Any]], issued: List[Dict[str, Any]],
+                force: bool = False) -> List[Dict[str, Any]]:
+    return _domains.acme_orders(certs, renewals, issued, bool(force))
+
+
+def acme_challenges(orders: List[Dict[str, Any]]) -> Dict[str, List[Dict[str, str]]]:
+    return _domains.acme_challenges(orders)
+
+
 def zipapp(files: Dict[str, str], main: str) -> str:
     try:
         return _zipapp.zipapp_b64({str(k): str(v) for k, v in (files or {}).items()}, str(main))
@@ -150,5 +163,5 @@ class FilterModule:
         funcs = (resource_hash, service_name, service_port, lb_targets, lb_upstreams, services_on_droplet, monitored_by,
                  service_containers, live_ports, consensus, agent_config, uat_tag, latest_uat_tag,
                  snapshot_name, latest_snapshot, snapshot_cleanup, lb_standby, running_slots, zipapp,
-                 lb_certificates)
+                 lb_certificates, lb_certificate_files, acme_orders, acme_challenges)
         return {f.__name__: _adapt(f) for f in funcs}
