@@ -23,7 +23,7 @@ help:
 	@echo "              hostomatic to uat and prod; ends once every droplet is healthy, the URLs answer, the heartbeat mail is in"
 	@echo "make test   - install, lint, unit/CLI/local-cloud tests, ansible-test sanity, molecule scenarios"
 	@echo "make bench  - benchmarks: planning 300 projects x 3 envs; orchestrate, deploy, failover on the local cloud;"
-	@echo "              health agent CPU/RSS (40 s; PCLOUD_BENCH_FULL=1 for the 10-minute figure)"
+	@echo "              ACME DNS-01 apex + wildcard on pebble; health agent CPU/RSS (40 s; PCLOUD_BENCH_FULL=1 for the 10-minute figure)"
 
 install: $(STAMP)
 
@@ -65,11 +65,15 @@ test: lint unit sanity molecule
 # CI (CI=true) keeps the heavy ones short: master's failover and a long partition are also exercised by
 # tests/localcloud/test_health.py; on a workstation `make bench` runs everything at full length.
 BENCH_FAILOVER_ARGS := $(if $(CI),--no-master --partition-seconds 25,)
+# and the deploy benchmark skips the cached cold deploy and the prod promotion (tests/localcloud deploys prod)
+BENCH_DEPLOY_ARGS := $(if $(CI),--short,)
+BENCH_ACME_ARGS := $(if $(CI),--runs 3,)
 
 bench: install
 	$(BIN)/python benchmarks/plan_scale.py
 	$(BIN)/python benchmarks/orchestrate.py
-	$(BIN)/python benchmarks/deploy.py
+	$(BIN)/python benchmarks/deploy.py $(BENCH_DEPLOY_ARGS)
+	$(BIN)/python benchmarks/acme_dns.py $(BENCH_ACME_ARGS)
 	$(BIN)/python benchmarks/failover.py $(BENCH_FAILOVER_ARGS)
 	$(BIN)/python benchmarks/agent.py
 

@@ -98,11 +98,12 @@ PLAYBOOK = """
 """
 
 
-def _play(tmp_path, playbook, **extra):
+def _play(tmp_path, playbook, env=None, **extra):
+    """ansible-playbook on localhost with ``extra`` as extra vars and ``env`` added to its environment."""
     (tmp_path / "play.yml").write_text(playbook)
     return subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                            str(tmp_path / "play.yml"), "-e", json.dumps(extra)],
-                          capture_output=True, text=True, cwd=REPO, check=False, env=ansible_env(**extra.pop("env", {})))
+                          capture_output=True, text=True, cwd=REPO, check=False, env=ansible_env(**(env or {})))
 
 
 @pytest.fixture(scope="module")

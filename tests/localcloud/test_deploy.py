@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import http.cookiejar
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -21,6 +22,7 @@ from cryptography import x509
 from pcloud.loadgen import Load
 
 from .chromium import Chromium
+from .cloudflare import FakeCloudflare
 from .conftest import REPO, droplet_console, droplet_engine, fleet_containers, fleet_engines, host_service_containers, pcloud
 from .pebble import Pebble
 
@@ -116,7 +118,7 @@ def test_a_domain_is_served_at_its_root_over_https_and_plain_http_redirects_ther
     conn.request("GET", "/api/items?page=2", headers={"Host": name})
     redirect = conn.getresponse()
     assert (redirect.status, redirect.getheader("Location")) == (301, "https://%s/api/items?page=2" % name)
-    with pytest.raises(ssl.SSLCertVerificationError):  # the certificate names the domain, not the address
+    with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):  # it names the domain, not the address
         https_get(master, master, "/api/version", cert)
     key = (cloud.config_dir / "secrets" / "tls" / "hostomatic-uat-backend.key").read_text()
     secret = "".join(key.split("-----")[2].split())
@@ -884,41 +886,73 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
         pcloud("--config-dir", str(config_dir), "project", "remove", "microblog", env=cloud.env(), check=False)
 
 
-def test_an_acme_http_certificate_comes_from_the_ca_and_is_not_ordered_again(deployed, tmp_path):
-    """Issue 12 item 7 (acme-http): with tls "acme-http" the deploy orders the domain's certificate from the ACME CA
-    (pebble, validating HTTP-01 by connecting to the load balancer on port 80), serves it, and a later deploy does
-    not order it again while it is far from expiry. Last in this module: its deploys add releases the history tests
-    above count, and the load balancer keeps serving pebble's certificate."""
+def served_serial(ip, name, cafile):
+    """The serial number of the certificate the load balancer at ``ip`` serves for ``name``, verified."""
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    with socket.create_connection((ip, 443), timeout=10) as raw, ctx.wrap_socket(raw, server_hostname=name) as tls:
+        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True)).serial_number
+
+
+def test_acme_certificates_over_http01_and_dns01_are_issued_served_and_renewed(deployed, tmp_path):
+    """Issue 12 item 7 (acme-http, acme-dns, renewal): one deploy orders the backend's certificate over HTTP-01
+    (pebble connects to the load balancer on port 80) and the frontend's apex + wildcard over DNS-01 (TXT records
+    through the Cloudflare API, answered by real DNS); both are served. Between deploys 'pcloud certificates'
+    orders nothing while they are far from expiry, and --renew-now replaces both on the load balancer. Last in this
+    module: its deploy adds a release the history tests above count, and the load balancer keeps pebble's
+    certificates."""
     cloud, state, _summary, _result = deployed
     master = state["droplets"]["pcloud-master"]["ip"]
-    name = "api.uat.hostomatic.example"
+    api, apex, www = "api.uat.hostomatic.example", "hostomatic.example", "www.hostomatic.example"
     config_file = cloud.config_dir / "deployment_config.json"
     original = config_file.read_text()
     config = json.loads(original)
-    config["projects"]["hostomatic"]["services"]["backend"]["tls"] = "acme-http"
+    services = config["projects"]["hostomatic"]["services"]
+    services["backend"]["tls"] = "acme-http"
+    services["frontend"].update(domains={"uat": [apex, "*." + apex]}, tls="acme-dns")
     config_file.write_text(json.dumps(config, indent=2))
-    issued = cloud.config_dir / "secrets" / "tls" / "hostomatic-uat-backend.acme.crt"
+    tls_dir = cloud.config_dir / "secrets" / "tls"
+    issued = {"backend": tls_dir / "hostomatic-uat-backend.acme.crt", "frontend": tls_dir / "hostomatic-uat-frontend.acme.crt"}
+    token = "cf-token-%s" % os.urandom(6).hex()
     try:
-        with Pebble(tmp_path / "pebble", resolve_to=master) as ca:
-            env = dict(cloud.env(), **ca.env())
+        with Pebble(tmp_path / "pebble", resolve_to=master) as ca, \
+                FakeCloudflare(token, [apex], str(ca.dir / "listener.crt"), str(ca.dir / "listener.key")) as cf:
+            env = dict(cloud.env(), **ca.env(), CLOUDFLARE_API_TOKEN=token, PCLOUD_CLOUDFLARE_API_URL=cf.url,
+                       PCLOUD_ACME_DNS_NAMESERVERS="127.0.0.1:18053")
             started = time.monotonic()
             run = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
                          env=env, check=False)
-            print("deploy with an ACME order: %.1f s" % (time.monotonic() - started))
+            print("deploy with two ACME orders: %.1f s" % (time.monotonic() - started))
             assert run.returncode == 0, run.stderr[-3000:]
+            assert token not in run.stdout + run.stderr
             roots = tmp_path / "pebble-root.pem"
             roots.write_text(ca.roots())
-            status, body = https_get(master, name, "/api/version", roots)  # verified against pebble's root only
+            status, body = https_get(master, api, "/api/version", roots)  # verified against pebble's root only
             assert status == 200 and body["forwarded"]["Proto"] == "https", body
-            cert = x509.load_pem_x509_certificate(issued.read_bytes())
-            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-                x509.DNSName)
-            assert names == [name] and "Pebble" in cert.issuer.rfc4514_string(), cert.issuer
-            stamp = issued.stat().st_mtime_ns
-            again = pcloud("--config-dir", str(cloud.config_dir), "deploy", "uat", "hostomatic", "--no-snapshot",
-                           env=env, check=False)
-            assert again.returncode == 0, again.stderr[-3000:]
-            assert issued.stat().st_mtime_ns == stamp  # not due: nothing ordered
-            assert https_get(master, name, "/api/version", roots)[0] == 200
+            for name in (apex, www):  # the wildcard covers any one label
+                status, body = https_get(master, name, "/health", roots)
+                assert status == 200 and body["status"] == "ok", (name, body)
+            names = {}
+            for svc, path in issued.items():
+                cert = x509.load_pem_x509_certificate(path.read_bytes())
+                assert "Pebble" in cert.issuer.rfc4514_string(), cert.issuer
+                names[svc] = sorted(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+                                    .value.get_values_for_type(x509.DNSName))
+            assert names == {"backend": [api], "frontend": ["*." + apex, apex]}
+            assert cf.records == {}  # the challenge records are removed once validated
+            stamps = {svc: path.stat().st_mtime_ns for svc, path in issued.items()}
+            serial = served_serial(master, apex, roots)
+
+            calm = pcloud("--config-dir", str(cloud.config_dir), "certificates", env=env, check=False)
+            assert calm.returncode == 0, calm.stderr[-3000:]
+            assert "ordered now" not in calm.stdout and "hostomatic-uat-frontend" in calm.stdout, calm.stdout
+            assert {svc: path.stat().st_mtime_ns for svc, path in issued.items()} == stamps  # not due: no order
+
+            renew = pcloud("--config-dir", str(cloud.config_dir), "certificates", "--renew-now", env=env, check=False)
+            assert renew.returncode == 0, renew.stderr[-3000:]
+            assert renew.stdout.count("ordered now: renewal requested") == 2, renew.stdout
+            assert token not in renew.stdout + renew.stderr
+            renewed = x509.load_pem_x509_certificate(issued["frontend"].read_bytes()).serial_number
+            assert renewed != serial and served_serial(master, apex, roots) == renewed
+            assert https_get(master, api, "/api/version", roots)[0] == 200
     finally:
         config_file.write_text(original)

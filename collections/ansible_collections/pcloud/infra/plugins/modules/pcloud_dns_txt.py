@@ -134,7 +134,8 @@ class Cloudflare:
                     detail = "; ".join("%s %s" % (e.get("code", ""), e.get("message", "")) for e in errors)
                 except ValueError:
                     pass
-            raise CloudflareError("Cloudflare API %s %s: %s%s" % (method, path, exc, (" (%s)" % detail) if detail else ""))
+            raise CloudflareError("Cloudflare API %s %s: %s%s"
+                                  % (method, path, exc, (" (%s)" % detail) if detail else "")) from exc
         if not data.get("success", False):
             raise CloudflareError("Cloudflare API %s %s: %s" % (method, path, data.get("errors")))
         return data

@@ -46,8 +46,7 @@ def test_upper_case_is_refused_by_name():
 
 
 def test_tls_modes_name_what_this_version_issues():
-    assert domains.tls_problem("self-signed") is None and domains.tls_problem("acme-http") is None
-    assert "not available in this version" in domains.tls_problem("acme-dns")
+    assert [domains.tls_problem(m) for m in ("self-signed", "acme-http", "acme-dns")] == [None, None, None]
     assert "unknown TLS mode" in domains.tls_problem("letsencrypt")
 
 
@@ -102,7 +101,7 @@ def test_uat_and_prod_cannot_share_a_domain(seed_dir):
 @pytest.mark.parametrize("keys, why", [
     ({"domains": ["shop.example.com"]}, "expected an object of environment -> domains"),
     ({"domains": {"prod": []}}, "expected a non-empty list of domains"),
-    ({"domains": {"prod": ["shop.example.com"]}, "tls": "acme-dns"}, "not available in this version"),
+    ({"domains": {"prod": ["shop.example.com"]}, "tls": "acme-dns-01"}, "unknown TLS mode"),
     ({"tls": "self-signed"}, "only a web service with domains is served over TLS"),
 ])
 def test_malformed_domain_settings_are_refused(seed_dir, keys, why):
@@ -131,3 +130,56 @@ def test_a_worker_has_no_domains(seed_dir):
     with pytest.raises(SpecError) as exc_info:
         load_spec(str(seed_dir))
     assert "only a web service is served under domains" in errors_of(exc_info)[0]
+
+
+CERT = {"name": "hostomatic-prod-backend", "domains": ["shop.example.com", "*.shop.example.com"], "tls": "acme-dns"}
+ISSUED = {"subject_alt_name": ["DNS:*.shop.example.com", "DNS:shop.example.com"]}
+FRESH = {"exists": True, "should_renew": False, "msg": "The certificate is still valid"}
+
+
+@pytest.mark.parametrize("renewal, issued, force, why", [
+    ({"exists": False, "should_renew": True}, {"failed": False, "msg": "no file"}, False, "none issued yet"),
+    (FRESH, {"subject_alt_name": ["DNS:shop.example.com"]}, False, "its domains changed"),
+    ({"exists": True, "should_renew": True, "msg": "The suggested renewal window has begun"}, ISSUED, False,
+     "due for renewal (The suggested renewal window has begun)"),
+    (FRESH, ISSUED, True, "renewal requested"),
+    (FRESH, ISSUED, False, None),
+])
+def test_an_acme_certificate_is_due_for_one_named_reason(renewal, issued, force, why):
+    reason = domains.acme_due(CERT, renewal, issued, force)
+    if why is None:
+        assert reason is None
+    else:
+        assert reason is not None and reason.startswith(why), reason
+
+
+def test_orders_carry_their_challenge_and_skip_what_is_not_due():
+    certs = [{"name": "a", "domains": ["a.example.com"], "tls": "self-signed"},
+             dict(CERT, name="b"), {"name": "c", "domains": ["c.example.com"], "tls": "acme-http"}]
+    orders = domains.acme_orders(certs, [FRESH, {"exists": False, "should_renew": True}], [ISSUED, {}])
+    assert [(o["name"], o["challenge"], o["reason"]) for o in orders] == [("c", "http-01", "none issued yet")]
+    with pytest.raises(domains.PcloudError, match="2 ACME certificates, 1 renewal"):
+        domains.acme_orders(certs, [FRESH], [ISSUED])
+
+
+def test_challenges_of_an_apex_and_its_wildcard_are_two_values_under_one_name():
+    both = {"http-01": {"resource": ".well-known/acme-challenge/t1", "resource_value": "t1.k"},
+            "dns-01": {"resource": "_acme-challenge", "resource_value": "v1", "record": "_acme-challenge.shop.example.com"}}
+    wild = {"dns-01": {"resource": "_acme-challenge", "resource_value": "v2", "record": "_acme-challenge.shop.example.com"}}
+    http = {"http-01": {"resource": ".well-known/acme-challenge/t3", "resource_value": "t3.k"},
+            "dns-01": {"resource": "_acme-challenge", "resource_value": "v3", "record": "_acme-challenge.c.example.com"}}
+    results = [{"item": {"challenge": "dns-01"}, "challenge_data": {"shop.example.com": both, "*.shop.example.com": wild}},
+               {"item": {"challenge": "http-01"}, "challenge_data": {"c.example.com": http}},
+               {"item": {"challenge": "dns-01"}}]  # already valid: no challenge data
+    assert domains.acme_challenges(results) == {
+        "dns": [{"name": "_acme-challenge.shop.example.com", "value": "v2"},
+                {"name": "_acme-challenge.shop.example.com", "value": "v1"}],
+        "http": [{"path": ".well-known/acme-challenge/t3", "value": "t3.k"}]}
+
+
+def test_an_issued_acme_certificate_replaces_the_self_signed_one_on_master():
+    certs = [{"name": "a", "tls": "self-signed"}, {"name": "b", "tls": "acme-http"}, {"name": "c", "tls": "acme-dns"}]
+    files = domains.certificate_files(certs, ["a", "c"])  # "a" has no ACME mode: its own certificate serves
+    assert [(f["src"], f["dest"]) for f in files] == [
+        ("a.crt", "a.crt"), ("a.key", "a.key"), ("b.crt", "b.crt"), ("b.key", "b.key"),
+        ("c.acme.crt", "c.crt"), ("c.key", "c.key")]
