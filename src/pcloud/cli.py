@@ -596,7 +596,7 @@ def cmd_certificates(args: argparse.Namespace) -> int:
         load_plan(config_dir)
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
         result = run_playbook("certificates", config_dir, {"pcloud_renew_now": args.renew_now}, quiet=True,
-                              watch=("ansible.builtin.set_fact",), progress=progress)
+                              inventory=str(REPO_INVENTORY), watch=("ansible.builtin.set_fact",), progress=progress)
     summary = result.summary()
     report = ((result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}).get("pcloud_certificates")
     if report is not None:

@@ -786,11 +786,23 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def https_redirect(ip, name, cafile):
+    """The Location of ``GET https://{name}/`` from the load balancer at ``ip``, verified with ``cafile``."""
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    with socket.create_connection((ip, 443), timeout=10) as raw, ctx.wrap_socket(raw, server_hostname=name) as tls:
+        tls.sendall(("GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % name).encode())
+        response = http.client.HTTPResponse(tls)
+        response.begin()
+        assert response.status == 302, response.status
+        return response.getheader("Location")
+
+
 def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, tmp_path):
     """Issue 12, the example: examples/microblog knows nothing about pcloud (Procfile web/worker/release, DATABASE_URL,
-    REDIS_URL, PORT from its EXPOSE, a Dockerfile FROM python:3.12-slim with pip). Deployed as it is, it migrates in
-    the release phase, logs in through a form with redirects that keep the path prefix, sets its cookie for that
-    prefix only, serves its static asset, queues work for its worker, and is also its own HTTPS host at its domain;
+    REDIS_URL, PORT from its EXPOSE, a Dockerfile FROM python:3.12-slim with pip). Deployed as it is to uat and then
+    promoted to prod, it migrates in each release phase, logs in through a form with redirects that keep the path
+    prefix, sets its cookie for that prefix only, serves its static asset, queues work for its worker, and is also
+    its own HTTPS host at its domain in each environment, with a certificate from an ACME CA (pebble, HTTP-01);
     headless Chromium (Debian) logs in by domain and by path and keeps one session cookie per site."""
     cloud, state, _summary, _result = deployed
     config_dir = cloud.config_dir
@@ -808,15 +820,20 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
         subprocess.run(git + args, check=True)
     config = json.loads(original)
     config["projects"]["microblog"] = {"git_url": "file://%s" % repo, "services": {
-        "web": {"containerfile_path": "Dockerfile", "process": "web",
-                "domains": {"uat": ["uat.microblog.example"]}},
+        "web": {"containerfile_path": "Dockerfile", "process": "web", "tls": "acme-http",
+                "domains": {"uat": ["uat.microblog.example"], "prod": ["microblog.example"]}},
         "worker": {"type": "worker", "containerfile_path": "Dockerfile", "process": "worker"}}}
     config_file.write_text(json.dumps(config, indent=2))
     load_stand_in(cloud, tmp_path)
+    ca = Pebble(tmp_path / "pebble", resolve_to=master)
     try:
-        pcloud("--config-dir", str(config_dir), "project", "add", "microblog", "--envs", "uat", "--servers", "1",
+        ca.__enter__()
+        env = dict(cloud.env(), **ca.env())
+        roots = tmp_path / "pebble-root.pem"
+        roots.write_text(ca.roots())
+        pcloud("--config-dir", str(config_dir), "project", "add", "microblog", "--envs", "uat,prod", "--servers", "1",
                env=cloud.env())
-        run = pcloud("--config-dir", str(config_dir), "deploy", "uat", "microblog", "--no-snapshot", env=cloud.env(),
+        run = pcloud("--config-dir", str(config_dir), "deploy", "uat", "microblog", "--no-snapshot", env=env,
                      check=False)
         assert run.returncode == 0, run.stderr[-3000:]
         master_engine = droplet_engine(cloud, "pcloud-master")
@@ -847,20 +864,14 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
             time.sleep(0.5)
 
         # by domain: its own host at "/", over HTTPS, its cookie for that host (a person's browser: the DNS name)
-        cert = config_dir / "secrets" / "tls" / "microblog-uat-web.crt"
+        cert = config_dir / "secrets" / "tls" / "microblog-uat-web.acme.crt"  # pebble's, leaf first
         domain = "uat.microblog.example"
-        status, body = https_get(master, domain, "/api/posts", cert)
+        status, body = https_get(master, domain, "/api/posts", roots)
         assert status == 200 and body["posts"][-1]["body"] == "hello from uat"
         conn = http.client.HTTPConnection(master, 80, timeout=10)
         conn.request("GET", "/", headers={"Host": domain})
         assert conn.getresponse().getheader("Location") == "https://%s/" % domain
-        ctx = ssl.create_default_context(cafile=str(cert))
-        with socket.create_connection((master, 443), timeout=10) as raw, \
-                ctx.wrap_socket(raw, server_hostname=domain) as tls:
-            tls.sendall(("GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % domain).encode())
-            response = http.client.HTTPResponse(tls)
-            response.begin()
-            assert (response.status, response.getheader("Location")) == (302, "https://%s/login?next=/" % domain)
+        assert https_redirect(master, domain, roots) == "https://%s/login?next=/" % domain
 
         # what a person sees, in a real browser: the domain, then the same app by path (another site to the browser)
         green = "rgb(0, 170, 85)"  # h1 in its stylesheet: the static asset loaded from where the page says
@@ -880,7 +891,23 @@ def test_a_twelve_factor_app_deploys_unchanged_by_path_and_by_domain(deployed, t
             sessions = {(c["domain"], c["path"]): c for c in page.cookies() if c["name"] == "session"}
             assert set(sessions) == {(domain, "/"), (master, "/microblog/uat/web")}, sessions
             assert sessions[(domain, "/")]["secure"] and sessions[(domain, "/")]["httpOnly"]
+
+        # prod: uat's image promoted (no build), its own database migrated, its own domain and certificate
+        run = pcloud("--config-dir", str(config_dir), "deploy", "prod", "microblog", "--no-snapshot", env=env,
+                     check=False)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "migrated to schema version 3" in master_engine.docker(
+            "logs", "pcloud-master-microblog-prod-web-release").stdout
+        prod = "http://%s/microblog/prod/web" % master
+        assert Browser().open(prod + "/")[1]["Location"] == prod + "/login?next=/"
+        assert https_redirect(master, "microblog.example", roots) == "https://microblog.example/login?next=/"
+        status, body = https_get(master, "microblog.example", "/api/posts", roots)
+        assert status == 200 and body["posts"] == []  # prod's database, not uat's
+        issued = x509.load_pem_x509_certificate((config_dir / "secrets" / "tls" / "microblog-prod-web.acme.crt")
+                                                .read_bytes())
+        assert "Pebble" in issued.issuer.rfc4514_string()
     finally:
+        ca.__exit__()
         config_file.write_text(original)
         # the spec and state as before; microblog's containers stay on master (removing a project removes none)
         pcloud("--config-dir", str(config_dir), "project", "remove", "microblog", env=cloud.env(), check=False)
