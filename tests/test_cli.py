@@ -242,6 +242,13 @@ def test_cleanup_refuses_to_keep_nothing(capsys, seed_config):
     assert snapshot(seed_config) == before
 
 
+def test_certificates_refuses_an_empty_renewal_window(capsys, seed_config):
+    before = snapshot(seed_config)
+    code, _out, err = run(capsys, "--config-dir", str(seed_config), "certificates", "--renew-before", "0")
+    assert code == 2 and "(arguments): --renew-before: --renew-before must be at least 1" in err, err
+    assert snapshot(seed_config) == before
+
+
 def test_orchestrate_that_destroys_most_of_the_fleet_needs_yes(capsys, seed_config, recorded_api, monkeypatch):
     # the provider has six fleet droplets the spec no longer has, beside master: a spec that lost its projects
     gone = [droplet(i, "old%d-web1" % i, "10.9.0.%d" % (10 + i)) for i in range(1, 7)]

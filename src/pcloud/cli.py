@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     certs = add("certificates", "issue and renew the load balancer's TLS certificates (ACME ones when due); run it daily")
     certs.add_argument("--renew-now", action="store_true", help="order every ACME certificate now, due or not")
+    certs.add_argument("--renew-before", type=int, default=30, metavar="DAYS",
+                       help="renew what expires within DAYS days (default 30; the CA's renewal information also counts)")
     certs.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
     notify = add("notify", "notifications: 'pcloud notify test' sends a test mail and SMS")
     notify.add_argument("action", choices=["test"])
@@ -591,11 +593,14 @@ def cmd_certificates(args: argparse.Namespace) -> int:
     """playbooks/certificates.yml: issue and renew the load balancer's certificates between deploys."""
     from pcloud.runner import run_playbook
 
+    if args.renew_before < 1:
+        raise SpecError("--renew-before must be at least 1 (days)", file="(arguments)", field="--renew-before")
     config_dir = os.path.abspath(args.config_dir)
     with ConfigLock(config_dir, "certificates"):
         load_plan(config_dir)
         progress = None if args.json else (lambda line: print(line, file=sys.stderr))
-        result = run_playbook("certificates", config_dir, {"pcloud_renew_now": args.renew_now}, quiet=True,
+        extravars = {"pcloud_renew_now": args.renew_now, "nginx_lb_tls_renew_before": args.renew_before}
+        result = run_playbook("certificates", config_dir, extravars, quiet=True,
                               inventory=str(REPO_INVENTORY), watch=("ansible.builtin.set_fact",), progress=progress)
     summary = result.summary()
     report = ((result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}).get("pcloud_certificates")

@@ -924,7 +924,8 @@ def test_acme_certificates_over_http01_and_dns01_are_issued_served_and_renewed(d
     """Issue 12 item 7 (acme-http, acme-dns, renewal): one deploy orders the backend's certificate over HTTP-01
     (pebble connects to the load balancer on port 80) and the frontend's apex + wildcard over DNS-01 (TXT records
     through the Cloudflare API, answered by real DNS); both are served. Between deploys 'pcloud certificates'
-    orders nothing while they are far from expiry, and --renew-now replaces both on the load balancer. Last in this
+    orders nothing while they are far from expiry, and inside the renewal window (--renew-before) it orders both
+    again and the load balancer serves the new ones. Last in this
     module: its deploy adds a release the history tests above count, and the load balancer keeps pebble's
     certificates."""
     cloud, state, _summary, _result = deployed
@@ -974,9 +975,11 @@ def test_acme_certificates_over_http01_and_dns01_are_issued_served_and_renewed(d
             assert "ordered now" not in calm.stdout and "hostomatic-uat-frontend" in calm.stdout, calm.stdout
             assert {svc: path.stat().st_mtime_ns for svc, path in issued.items()} == stamps  # not due: no order
 
-            renew = pcloud("--config-dir", str(cloud.config_dir), "certificates", "--renew-now", env=env, check=False)
+            # inside the renewal window (pebble's certificates last years: a window longer than that)
+            renew = pcloud("--config-dir", str(cloud.config_dir), "certificates", "--renew-before", "100000", env=env,
+                           check=False)
             assert renew.returncode == 0, renew.stderr[-3000:]
-            assert renew.stdout.count("ordered now: renewal requested") == 2, renew.stdout
+            assert renew.stdout.count("ordered now: due for renewal") == 2, renew.stdout
             assert token not in renew.stdout + renew.stderr
             renewed = x509.load_pem_x509_certificate(issued["frontend"].read_bytes()).serial_number
             assert renewed != serial and served_serial(master, apex, roots) == renewed
