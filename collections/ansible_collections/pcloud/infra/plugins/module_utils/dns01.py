@@ -65,7 +65,7 @@ def txt_changes(wanted: Sequence[Mapping[str, str]], existing: Sequence[Mapping[
 
 def nameserver(value: str) -> Tuple[str, int]:
     """``host`` or ``host:port`` of a nameserver to ask (a name or an IPv4 address; port 53 by default)."""
-    host, _, port = value.partition(":")
+    host, _sep, port = value.partition(":")
     if not _HOST_RE.fullmatch(host) or (port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536)):
         raise ValueError("%r is not a nameserver (host or host:port)" % value)
     return host, int(port) if port else 53

@@ -123,8 +123,8 @@ def acme_orders(certs: Sequence[Mapping[str, Any]], renewals: Sequence[Mapping[s
     """
     acme = [c for c in certs if c.get("tls") in ACME_CHALLENGES]
     if len(renewals) != len(acme) or len(issued) != len(acme):
-        raise PcloudError(" %d ACME certificates, %d renewal and %d certificate results"
-                         % (len(acme), len(renewals), len(issued)))
+        raise PcloudError("%d ACME certificates, %d renewal and %d certificate results"
+                          % (len(acme), len(renewals), len(issued)))
     out: List[Dict[str, Any]] = []
     for cert, renewal, info in zip(acme, renewals, issued):
         reason = acme_due(cert, renewal, info, force)
