@@ -21,10 +21,17 @@ def state(seed_spec):
 
 
 def test_all_filters_are_exported():
-    assert sorted(FILTERS) == ["agent_config", "consensus", "latest_snapshot", "latest_uat_tag", "lb_certificates", "lb_standby", "lb_targets",
+    assert sorted(FILTERS) == ["acme_challenges", "acme_orders", "agent_config", "consensus", "latest_snapshot",
+                               "latest_uat_tag", "lb_certificate_files", "lb_certificates", "lb_standby", "lb_targets",
                                "lb_upstreams", "live_ports", "monitored_by", "resource_hash", "running_slots", "service_containers",
                                "service_name", "service_port", "services_on_droplet", "snapshot_cleanup",
                                "snapshot_name", "uat_tag", "zipapp"]
+
+
+def test_acme_orders_names_mismatched_loop_results():
+    certs = [{"name": "a", "domains": ["a.example.com"], "tls": "acme-dns"}]
+    with pytest.raises(AnsibleFilterError, match="pcloud.infra.acme_orders: 1 ACME certificates, 0 renewal"):
+        FILTERS["acme_orders"](certs, [], [])
 
 
 def test_lb_upstreams_renders_the_include_and_reports_bad_input():
