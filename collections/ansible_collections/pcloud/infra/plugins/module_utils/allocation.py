@@ -45,7 +45,8 @@ PORT_RANGES: Dict[str, int] = {
 }
 # Ports no project service may take, on any droplet: ssh, http(s), the health agent.
 RESERVED_PORTS: FrozenSet[int] = frozenset((22, 80, 443, 8080))
-# Infrastructure services on master: the image registry, vault, opensearch (http and transport).
+# Ports on master: the image registry's, and ports kept free for the OpenBao (8200) and OpenSearch (9200, 9300) of
+# later work; only the registry runs today (topology.INFRASTRUCTURE_SERVICES).
 REGISTRY_PORT = 5000
 RESERVED_MASTER_PORTS: FrozenSet[int] = frozenset((REGISTRY_PORT, 8200, 9200, 9300))
 HEALTH_AGENT_PORT = 8080

@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 from ansible_collections.pcloud.infra.plugins.module_utils import lbconf
 from ansible_collections.pcloud.infra.plugins.module_utils.allocation import (
     HEALTH_AGENT_PORT,
+    REGISTRY_PORT,
     PortRequest,
     allocate_ports,
     alternate_port,
@@ -34,11 +35,11 @@ from ansible_collections.pcloud.infra.plugins.module_utils.spec import ProjectSp
 SCHEMA_VERSION = 1
 MASTER = "pcloud-master"
 FLEET_TAG = "pcloud"
-# Infrastructure services, all on master, with their fixed ports.
+# Infrastructure services, all on master, with their fixed ports: what master really serves (the load balancer and
+# the image registry). The ports of later services (OpenBao, OpenSearch) are only reserved (allocation.py).
 INFRASTRUCTURE_SERVICES: Dict[str, Tuple[int, ...]] = {
     "nginx": (80, 443),
-    "vault": (8200,),
-    "opensearch": (9200, 9300),
+    "registry": (REGISTRY_PORT,),
 }
 HEARTBEAT_INTERVAL_MINUTES = 15
 HEARTBEAT_BACKUP_AFTER_MINUTES = 20

@@ -236,3 +236,10 @@ def _changes(keep=(), destroy=(), resize=()):
 def test_destruction_problem(changes, force, needs):
     got = topology.destruction_problem(changes, force=force)
     assert (got is None) if needs is None else (needs in got)
+
+
+def test_the_plan_lists_only_the_infrastructure_master_runs(state):
+    """The load balancer and the image registry; ports of services not built yet are reserved, not listed."""
+    assert state["infrastructure_services"] == {
+        "nginx": {"assigned_droplets": ["pcloud-master"], "ports": [80, 443]},
+        "registry": {"assigned_droplets": ["pcloud-master"], "ports": [5000]}}
