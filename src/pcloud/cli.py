@@ -572,6 +572,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def _run_reporting(args: argparse.Namespace, playbook: str, extravars: Dict[str, Any], fact: str,
+                   inventory: Optional[str] = None) -> Any:
+    """Run ``playbook`` under the config dir's lock (progress on stderr unless --json) and return ``(result, the
+    fact it reports)``: the last ``set_fact`` of ``fact``, or None when the run ended before it."""
+    from pcloud.runner import run_playbook
+
+    config_dir = os.path.abspath(args.config_dir)
+    with ConfigLock(config_dir, playbook):
+        load_plan(config_dir)
+        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+        result = run_playbook(playbook, config_dir, extravars, quiet=True, inventory=inventory,
+                              watch=("ansible.builtin.set_fact",), progress=progress)
+    facts = (result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}
+    return result, facts.get(fact)
+
+
 def _certificate_file(config_dir: str, cert: Dict[str, Any]) -> Dict[str, Any]:
     """What the control node holds for a served certificate: its file, issuer and end (the file master serves)."""
     from cryptography import x509
@@ -591,19 +607,12 @@ def _certificate_file(config_dir: str, cert: Dict[str, Any]) -> Dict[str, Any]:
 
 def cmd_certificates(args: argparse.Namespace) -> int:
     """playbooks/certificates.yml: issue and renew the load balancer's certificates between deploys."""
-    from pcloud.runner import run_playbook
-
     if args.renew_before < 1:
         raise SpecError("--renew-before must be at least 1 (days)", file="(arguments)", field="--renew-before")
+    extravars = {"pcloud_renew_now": args.renew_now, "nginx_lb_tls_renew_before": args.renew_before}
+    result, report = _run_reporting(args, "certificates", extravars, "pcloud_certificates", str(REPO_INVENTORY))
     config_dir = os.path.abspath(args.config_dir)
-    with ConfigLock(config_dir, "certificates"):
-        load_plan(config_dir)
-        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
-        extravars = {"pcloud_renew_now": args.renew_now, "nginx_lb_tls_renew_before": args.renew_before}
-        result = run_playbook("certificates", config_dir, extravars, quiet=True,
-                              inventory=str(REPO_INVENTORY), watch=("ansible.builtin.set_fact",), progress=progress)
     summary = result.summary()
-    report = ((result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}).get("pcloud_certificates")
     if report is not None:
         ordered = {o["name"]: o["reason"] for o in report["ordered"]}
         summary["certificates"] = [dict(c, ordered=ordered.get(c["name"]), **_certificate_file(config_dir, c))
@@ -624,18 +633,12 @@ def cmd_certificates(args: argparse.Namespace) -> int:
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
     """playbooks/cleanup.yml: old and orphaned snapshots, orphaned droplets; --dry-run only lists."""
-    from pcloud.runner import run_playbook
-
     if args.keep < 1:
         raise SpecError("--keep must be at least 1", file="(arguments)", field="--keep")
-    config_dir = os.path.abspath(args.config_dir)
-    with ConfigLock(config_dir, "cleanup"):
-        load_plan(config_dir)
-        progress = None if args.json else (lambda line: print(line, file=sys.stderr))
-        result = run_playbook("cleanup", config_dir, {"pcloud_dry_run": args.dry_run, "pcloud_snapshot_keep": args.keep},
-                              quiet=True, watch=("ansible.builtin.set_fact",), progress=progress)
+    result, report = _run_reporting(args, "cleanup", {"pcloud_dry_run": args.dry_run, "pcloud_snapshot_keep": args.keep},
+                                    "pcloud_cleanup")
     summary = result.summary()
-    summary["cleanup"] = ((result.results.get("ansible.builtin.set_fact") or {}).get("ansible_facts") or {}).get("pcloud_cleanup")
+    summary["cleanup"] = report
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     elif summary["cleanup"] is not None:
